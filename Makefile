@@ -1,0 +1,238 @@
+# libreplkv - plain GNU make. Every entry point lives here:
+#   make            library (static + shared), replkv-cache, examples
+#   make check      every test (installs missing Debian packages when root)
+#   make demo       a local three-node cluster and a failover
+#   make bench      benchmarks, side by side with a real redis-server
+#   make install    PREFIX=/usr/local LIBDIR=$(PREFIX)/lib DESTDIR=
+#   make deps       install (as root) or name the Debian packages needed
+# SANITIZE=address,undefined builds into its own directory; WERROR=1 adds
+# -Werror (CI sets it). The user's CFLAGS are appended, never overwritten.
+
+VERSION := $(shell sed -n 's/^\#define REPLKV_VERSION_STRING "\(.*\)"/\1/p' include/replkv.h)
+SOVERSION := 0
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PYTHON ?= /usr/bin/python3
+
+DEPS_PKGS := libuv msgpack libxxhash libcrypto
+DEB_BUILD := build-essential pkg-config libuv1-dev libmsgpack-dev libxxhash-dev libssl-dev
+DEB_TEST := check redis-server redis-tools redis-sentinel python3-redis
+DEB_ALL := $(DEB_BUILD) $(DEB_TEST)
+
+ifeq ($(SANITIZE),)
+BUILD := build
+SANFLAGS :=
+else
+BUILD := build/san-$(subst $(comma),-,$(SANITIZE))
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+comma := ,
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+        -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(DEPS_PKGS) 2>/dev/null)
+DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(DEPS_PKGS) 2>/dev/null) -lpthread
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -fPIC $(WARN) $(SANFLAGS) \
+              -Iinclude -Ilib $(CFLAGS)
+LIB_CFLAGS := -fvisibility=hidden -DREPLKV_BUILDING=1
+ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
+
+LIB_SRCS := $(sort $(wildcard lib/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+
+# replkv-cache: every file but main.c also goes into a private archive so
+# that its unit tests can link the parts they test.
+CACHE_SRCS := $(sort $(wildcard examples/cache/*.c))
+CACHE_PART_SRCS := $(filter-out examples/cache/main.c,$(CACHE_SRCS))
+CACHE_PART_OBJS := $(CACHE_PART_SRCS:%.c=$(BUILD)/%.o)
+CACHE_MAIN_OBJ := $(if $(filter examples/cache/main.c,$(CACHE_SRCS)),$(BUILD)/examples/cache/main.o)
+
+EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
+EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/check_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TESTLIB_SRCS := $(sort $(wildcard tests/lib/*.c))
+TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/%.o)
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
+BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
+
+STATIC_LIB := $(BUILD)/libreplkv.a
+SHARED_LIB := $(BUILD)/libreplkv.so.$(SOVERSION)
+SHARED_LINK := $(BUILD)/libreplkv.so
+CACHE_PARTS := $(BUILD)/libcacheparts.a
+CACHE_BIN := $(if $(CACHE_MAIN_OBJ),$(BUILD)/replkv-cache)
+
+.PHONY: all lib check unit-tests integration-tests python-tests install-check \
+        export-check demo bench install uninstall deps deps-build clean format \
+        tests
+
+all: lib $(CACHE_BIN) $(EXAMPLE_BINS)
+
+lib: $(STATIC_LIB) $(SHARED_LINK)
+
+$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) include/replkv.h | deps-build
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LIB_CFLAGS) $(DEP_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h examples/cache/*.h tests/lib/*.h) include/replkv.h | deps-build
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(DEP_CFLAGS) $(CHECK_CFLAGS) -Iexamples/cache -Itests/lib -c $< -o $@
+
+$(STATIC_LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libreplkv.so.$(SOVERSION) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
+$(SHARED_LINK): $(SHARED_LIB)
+	ln -sf libreplkv.so.$(SOVERSION) $@
+
+$(CACHE_PARTS): $(CACHE_PART_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/replkv-cache: $(CACHE_MAIN_OBJ) $(CACHE_PARTS) $(STATIC_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm
+
+$(BUILD)/examples/%: $(BUILD)/examples/%.o $(STATIC_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
+$(BUILD)/tests/check_%: $(BUILD)/tests/unit/check_%.o $(TESTLIB_OBJS) $(CACHE_PARTS) $(STATIC_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEP_LIBS) -lm
+
+$(BUILD)/tests/%: $(BUILD)/tests/tools/%.o $(TESTLIB_OBJS) $(STATIC_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm
+
+$(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(STATIC_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) -lm
+
+tests: $(UNIT_BINS) $(TOOL_BINS)
+
+# ------------------------------------------------------------------ tests
+
+check: deps
+	@$(MAKE) --no-print-directory all tests
+	@$(MAKE) --no-print-directory unit-tests
+	@$(MAKE) --no-print-directory export-check
+	@$(MAKE) --no-print-directory integration-tests
+	@$(MAKE) --no-print-directory python-tests
+	@$(MAKE) --no-print-directory install-check
+	@echo "make check: all passed"
+
+unit-tests: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; CK_DEFAULT_TIMEOUT=120 $$t; done
+
+INTEGRATION_TESTS := $(sort $(wildcard tests/integration/test_*.sh))
+integration-tests: all $(TOOL_BINS)
+	@set -e; for t in $(INTEGRATION_TESTS); do echo "== $$t"; \
+	    BUILD=$(BUILD) bash $$t; done
+
+python-tests: lib
+	@if [ -d tests/python ] && ls tests/python/test_*.py >/dev/null 2>&1; then \
+	    echo "== python3 -m unittest (tests/python)"; \
+	    REPLKV_LIBRARY=$(CURDIR)/$(SHARED_LIB) PYTHONPATH=$(CURDIR)/bindings/python \
+	    $(PYTHON) -m unittest discover -s tests/python -t tests/python -v; \
+	fi
+
+# The shared library must export replkv_* and nothing else.
+export-check: $(SHARED_LIB)
+	@bad=$$(nm -D --defined-only $(SHARED_LIB) | awk '$$2 ~ /[TDBRVW]/ {print $$3}' \
+	        | grep -v '^replkv_' | grep -v '^_' || true); \
+	if [ -n "$$bad" ]; then echo "export-check: unexpected exports: $$bad"; exit 1; fi; \
+	n=$$(nm -D --defined-only $(SHARED_LIB) | grep -c ' replkv_'); \
+	echo "export-check: $$n symbols, all replkv_*"
+
+# Installs into a temporary DESTDIR and builds examples/hello.c the way a user
+# would, with pkg-config, against the shared and then the static library.
+install-check: lib
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(MAKE) --no-print-directory install DESTDIR=$$tmp PREFIX=/usr/local >/dev/null; \
+	pc=$$tmp/usr/local/lib/pkgconfig; \
+	export PKG_CONFIG_PATH=$$pc PKG_CONFIG_SYSROOT_DIR=$$tmp; \
+	cflags=$$($(PKG_CONFIG) --cflags replkv); libs=$$($(PKG_CONFIG) --libs replkv); \
+	$(CC) -std=c11 -Wall -Werror examples/hello.c $$cflags $$libs -o $$tmp/hello-shared; \
+	LD_LIBRARY_PATH=$$tmp/usr/local/lib $$tmp/hello-shared >$$tmp/out-shared; \
+	slibs=$$($(PKG_CONFIG) --libs --static replkv | sed 's/-lreplkv/-l:libreplkv.a/'); \
+	$(CC) -std=c11 -Wall -Werror examples/hello.c $$cflags $$slibs -o $$tmp/hello-static; \
+	if ldd $$tmp/hello-static | grep -q libreplkv; then echo "install-check: static build links libreplkv.so"; exit 1; fi; \
+	$$tmp/hello-static >$$tmp/out-static; \
+	grep -q 'hello' $$tmp/out-shared && cmp -s $$tmp/out-shared $$tmp/out-static; \
+	echo "install-check: pkg-config consumer built and ran, shared and static"
+
+# ------------------------------------------------------------------ demo, bench
+
+demo: deps all
+	@if [ -f tests/integration/demo.sh ]; then bash tests/integration/demo.sh $(BUILD); \
+	else echo "make demo: the three-node failover demo needs replication and failover," \
+	    "which are not built yet (see README.md, Status)"; exit 1; fi
+
+bench: deps all $(BENCH_BINS)
+	@bash tests/bench/run.sh $(BUILD)
+
+# ------------------------------------------------------------------ install
+
+replkv.pc: pkgconfig/replkv.pc.in include/replkv.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@REQUIRES@|$(DEPS_PKGS)|g' $< > $(BUILD)/replkv.pc
+
+install: lib $(CACHE_BIN)
+	@$(MAKE) --no-print-directory replkv.pc
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR)
+	install -m 644 include/replkv.h $(DESTDIR)$(INCLUDEDIR)/replkv.h
+	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/libreplkv.a
+	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/libreplkv.so.$(SOVERSION)
+	ln -sf libreplkv.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libreplkv.so
+	install -m 644 $(BUILD)/replkv.pc $(DESTDIR)$(PKGCONFIGDIR)/replkv.pc
+	$(if $(CACHE_BIN),install -m 755 $(CACHE_BIN) $(DESTDIR)$(BINDIR)/replkv-cache)
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/replkv.h $(DESTDIR)$(LIBDIR)/libreplkv.a \
+	      $(DESTDIR)$(LIBDIR)/libreplkv.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libreplkv.so \
+	      $(DESTDIR)$(PKGCONFIGDIR)/replkv.pc $(DESTDIR)$(BINDIR)/replkv-cache
+
+# ------------------------------------------------------------------ deps
+
+# Installs the missing Debian packages when run as root; otherwise prints the
+# exact command and stops.
+deps:
+	@missing=$$(for p in $(DEB_ALL); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
+	    | grep -q 'install ok installed' || printf '%s ' $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing $$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else \
+	    echo "deps: missing Debian packages; run:"; \
+	    echo "  sudo apt-get install $$missing"; exit 1; \
+	fi
+
+# Build-only prerequisites, checked cheaply before compiling anything.
+deps-build:
+	@$(PKG_CONFIG) --exists $(DEPS_PKGS) || { echo "missing build dependencies; run 'make deps' as root or: sudo apt-get install $(DEB_BUILD)"; exit 1; }
+
+format:
+	clang-format -i include/*.h lib/*.[ch] examples/*.c examples/cache/*.[ch] tests/*/*.[ch]
+
+clean:
+	rm -rf build

@@ -1,0 +1,349 @@
+/*
+ * replkv.h - libreplkv, an embeddable replicated key-value store.
+ *
+ * This header is the reference manual. Every function says what it returns,
+ * which errors, who owns each pointer and from which thread it may be called.
+ *
+ * Thread safety, for the whole API: every function that takes a replkv_t may
+ * be called from any thread at any time between replkv_open() returning and
+ * replkv_close() being called; a replkv_opts is not thread-safe and belongs
+ * to the thread that uses it. Several nodes may live in one process.
+ *
+ * Errors: functions return 0 (or a documented non-negative value) on success
+ * and a negative REPLKV_E* code on failure. replkv_strerror() names a code;
+ * replkv_last_error() gives the detail of the calling thread's last failure.
+ * The library never prints and never aborts on anything a caller, a peer or
+ * a file can cause; it logs through the callback set with
+ * replkv_opts_set_log().
+ *
+ * Ownership: every input is copied before the call returns. Memory that the
+ * library allocates for the caller is released with replkv_free().
+ */
+#ifndef REPLKV_H
+#define REPLKV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(REPLKV_BUILDING) && defined(__GNUC__)
+#define REPLKV_API __attribute__((visibility("default")))
+#else
+#define REPLKV_API
+#endif
+
+/* ---------------------------------------------------------------- version */
+
+#define REPLKV_VERSION_MAJOR 0
+#define REPLKV_VERSION_MINOR 1
+#define REPLKV_VERSION_PATCH 0
+#define REPLKV_VERSION_NUMBER                                                  \
+    (REPLKV_VERSION_MAJOR * 10000 + REPLKV_VERSION_MINOR * 100 +               \
+     REPLKV_VERSION_PATCH)
+#define REPLKV_VERSION_STRING "0.1.0"
+
+/* The version of the library actually linked, as REPLKV_VERSION_NUMBER and
+ * REPLKV_VERSION_STRING (a static string). Any thread. */
+REPLKV_API unsigned replkv_version_number(void);
+REPLKV_API const char *replkv_version_string(void);
+
+/* ----------------------------------------------------------------- errors */
+
+/* X(name, value, message). The values are part of the ABI: never renumber,
+ * only append. */
+#define REPLKV_ERRNO_MAP(X)                                                    \
+    X(EINVAL, -1, "invalid argument")                                          \
+    X(ENOMEM, -2, "out of memory")                                             \
+    X(ENOTFOUND, -3, "no such key")                                            \
+    X(ERANGE, -4, "buffer too small")                                          \
+    X(ENOTINT, -5, "value is not an integer or out of range")                  \
+    X(EOVERFLOW, -6, "increment or decrement would overflow")                  \
+    X(ETOOBIG, -7, "key or value longer than proto-max-bulk-len")              \
+    X(EMAXMEMORY, -8, "used memory above maxmemory and nothing to evict")      \
+    X(EREADONLY, -9, "node is a replica: writes go to the primary")            \
+    X(ENOREPLICAS, -10, "not enough good replicas to write")                   \
+    X(ENOQUORUM, -11, "primary cannot reach a majority of voters")             \
+    X(ETIMEDOUT, -12, "timed out")                                             \
+    X(EBUSY, -13, "call would block the node's own thread")                    \
+    X(ECLOSED, -14, "node is closing")                                         \
+    X(EIO, -15, "input/output error")                                          \
+    X(ECORRUPT, -16, "data is corrupt")                                        \
+    X(EPROTO, -17, "protocol error")                                           \
+    X(EAUTH, -18, "authentication failed")                                     \
+    X(ENET, -19, "network error")                                              \
+    X(EVERSION, -20, "unsupported version")                                    \
+    X(ENOTSUP, -21, "not supported by this node")                              \
+    X(ESTATE, -22, "not valid in the node's current state")
+
+typedef enum replkv_errno {
+    REPLKV_OK = 0,
+#define REPLKV__ERRNO_ENUM(name, value, msg) REPLKV_##name = value,
+    REPLKV_ERRNO_MAP(REPLKV__ERRNO_ENUM)
+#undef REPLKV__ERRNO_ENUM
+} replkv_errno;
+
+/* A static message for err ("unknown error" for a value not in the map).
+ * Any thread. */
+REPLKV_API const char *replkv_strerror(int err);
+
+/* The code's name, "REPLKV_EINVAL"; "REPLKV_OK" for 0; "REPLKV_UNKNOWN"
+ * otherwise. A static string. Any thread. */
+REPLKV_API const char *replkv_err_name(int err);
+
+/* The detail of the calling thread's last failed call into the library, for
+ * example "maxmemory: bad value '10zb' (expected bytes, like 100mb)". Empty
+ * if no call has failed on this thread. The string belongs to the library
+ * and stays valid until the calling thread's next call into it. */
+REPLKV_API const char *replkv_last_error(void);
+
+/* -------------------------------------------------------------- memory */
+
+/* Releases memory that the library allocated for the caller (replkv_get_alloc,
+ * replkv_info, ...). free(NULL) is a no-op. Any thread. */
+REPLKV_API void replkv_free(void *ptr);
+
+/* ---------------------------------------------------------------- options */
+
+typedef struct replkv replkv_t;
+typedef struct replkv_opts replkv_opts;
+
+/* Log levels, as Redis's loglevel directive names them. */
+typedef enum replkv_log_level {
+    REPLKV_LOG_DEBUG = 0,
+    REPLKV_LOG_VERBOSE = 1,
+    REPLKV_LOG_NOTICE = 2,
+    REPLKV_LOG_WARNING = 3
+} replkv_log_level;
+
+typedef struct replkv_log_event {
+    size_t size; /* sizeof(replkv_log_event) as the library knows it */
+    replkv_log_level level;
+    const char *message; /* one line, no trailing newline */
+} replkv_log_event;
+
+/* Called for each log line at or above the "loglevel" option. Runs on the
+ * thread that produced the line (the node's I/O thread, or an application
+ * thread inside a replkv_* call), so it must be thread-safe and quick. It
+ * must not call replkv_close() on kv. kv is NULL for lines logged before
+ * replkv_open() has created the node. The event is valid only during the
+ * call. */
+typedef void (*replkv_log_cb)(replkv_t *kv, const replkv_log_event *ev,
+                              void *ud);
+
+/* A new option set with every option at its default. Returns NULL when out
+ * of memory. The caller owns it; release with replkv_opts_free(). */
+REPLKV_API replkv_opts *replkv_opts_new(void);
+
+/* Releases o. NULL is a no-op. */
+REPLKV_API void replkv_opts_free(replkv_opts *o);
+
+/* Sets one option by its redis.conf directive name, value as it would be
+ * written in redis.conf: sizes take k, kb, m, mb, g, gb (case-insensitive;
+ * k = 1000, kb = 1024), booleans take yes/no. Known names:
+ *
+ *   maxmemory          bytes, 0 = no limit (default 0)
+ *   maxmemory-policy   noeviction | allkeys-lru | volatile-lru |
+ *                      allkeys-random | volatile-random | volatile-ttl
+ *                      (default noeviction)
+ *   maxmemory-samples  keys sampled per eviction, 1..64 (default 5)
+ *   proto-max-bulk-len longest key or value, 1 to 4gb - 1 (default 512mb)
+ *   hz                 active expiry cycles per second, 1..500 (default 10)
+ *   loglevel           debug | verbose | notice | warning (default notice)
+ *
+ * Returns 0; REPLKV_EINVAL for a NULL argument, an unknown name or a bad
+ * value, with replkv_last_error() naming the option and the reason. o is
+ * unchanged on failure. */
+REPLKV_API int replkv_opts_set(replkv_opts *o, const char *name,
+                               const char *value);
+
+/* Writes the option's current value, as replkv_opts_set() would accept it,
+ * into buf (NUL-terminated). Returns 0; REPLKV_EINVAL for an unknown name;
+ * REPLKV_ERANGE if cap is too small, with *needed (if not NULL) set to the
+ * size needed including the NUL. */
+REPLKV_API int replkv_opts_get(const replkv_opts *o, const char *name,
+                               char *buf, size_t cap, size_t *needed);
+
+/* Sets the log callback (NULL for none, the default). ud is passed back
+ * untouched; the caller keeps it alive until replkv_close() returns. */
+REPLKV_API int replkv_opts_set_log(replkv_opts *o, replkv_log_cb cb, void *ud);
+
+/* ---------------------------------------------------------------- node */
+
+/* Opens a node with the options in o (NULL for all defaults; o is copied and
+ * may be freed afterwards). Starts the node's I/O thread and returns once it
+ * is running, so every startup error comes back here. On success *out is the
+ * node and the caller owns it. Returns 0; REPLKV_EINVAL (NULL out);
+ * REPLKV_ENOMEM; REPLKV_ENET / REPLKV_EIO with detail in replkv_last_error().
+ * On failure *out is NULL and nothing is left running. Any thread. */
+REPLKV_API int replkv_open(const replkv_opts *o, replkv_t **out);
+
+/* Stops the node's I/O thread, joins it and frees everything. NULL is a
+ * no-op. The caller must ensure no other thread uses kv during or after the
+ * call. Must not be called from a callback of kv. */
+REPLKV_API void replkv_close(replkv_t *kv);
+
+/* Changes a runtime-settable option (maxmemory, maxmemory-policy,
+ * maxmemory-samples, proto-max-bulk-len, hz, loglevel) on a running node.
+ * Returns 0 or REPLKV_EINVAL as replkv_opts_set(); REPLKV_ENOTSUP for an
+ * option that can only be set before replkv_open(). Any thread. */
+REPLKV_API int replkv_config_set(replkv_t *kv, const char *name,
+                                 const char *value);
+
+/* Reads a running node's option, as replkv_opts_get(). Any thread. */
+REPLKV_API int replkv_config_get(replkv_t *kv, const char *name, char *buf,
+                                 size_t cap, size_t *needed);
+
+/* ---------------------------------------------------------------- data */
+
+/* Keys and values are byte strings of any content, 0 to proto-max-bulk-len
+ * bytes (a key must be at least 1 byte). key/val may be NULL only when their
+ * length is 0. Times are milliseconds. Every data function may also return
+ * REPLKV_EINVAL (kv NULL, a NULL pointer with a non-zero length, an empty
+ * key) and REPLKV_ETOOBIG (a key or value over proto-max-bulk-len), and then
+ * changes nothing. */
+
+/* Flags for replkv_set() and replkv_expire(). */
+#define REPLKV_NX 0x1u      /* only if the key does not exist */
+#define REPLKV_XX 0x2u      /* only if the key exists */
+#define REPLKV_KEEPTTL 0x4u /* replkv_set: keep the key's current TTL */
+#define REPLKV_ABSTIME 0x8u /* the time is a Unix time in ms, not a TTL */
+#define REPLKV_GT 0x10u     /* replkv_expire: only if new expiry is later */
+#define REPLKV_LT 0x20u     /* replkv_expire: only if new expiry is earlier */
+
+/* Stores key = val. ttl_ms > 0 gives the key a time to live (with
+ * REPLKV_ABSTIME, ttl_ms is the Unix time in ms at which it expires);
+ * ttl_ms == 0 stores it without one, unless REPLKV_KEEPTTL keeps the key's
+ * current TTL. Returns 1 if stored, 0 if REPLKV_NX / REPLKV_XX prevented it;
+ * REPLKV_EINVAL (NX with XX, KEEPTTL with a TTL, a negative ttl_ms, an
+ * absolute time already past is allowed and deletes the key);
+ * REPLKV_EMAXMEMORY when over maxmemory and the policy cannot free enough
+ * (nothing changed). */
+REPLKV_API int replkv_set(replkv_t *kv, const void *key, size_t klen,
+                          const void *val, size_t vlen, int64_t ttl_ms,
+                          unsigned flags);
+
+/* Copies the value of key into buf (cap bytes) and sets *vlen to its length.
+ * Returns 0; REPLKV_ENOTFOUND (missing or expired; *vlen = 0);
+ * REPLKV_ERANGE when cap < length: nothing copied, *vlen = the length
+ * needed. buf may be NULL when cap is 0 (to ask for the length). */
+REPLKV_API int replkv_get(replkv_t *kv, const void *key, size_t klen,
+                          void *buf, size_t cap, size_t *vlen);
+
+/* Like replkv_get() but allocates: on 0, *val holds the value followed by a
+ * NUL byte (not counted in *vlen) and the caller releases it with
+ * replkv_free(). On error *val is NULL. REPLKV_ENOMEM if allocation fails. */
+REPLKV_API int replkv_get_alloc(replkv_t *kv, const void *key, size_t klen,
+                                void **val, size_t *vlen);
+
+/* Deletes key. Returns 1 if it existed, 0 if not. */
+REPLKV_API int replkv_del(replkv_t *kv, const void *key, size_t klen);
+
+/* replkv_set() that also returns the key's previous value, atomically (Redis
+ * SET ... GET). On success *old is the previous value (NUL-terminated, not
+ * counted in *old_len; release with replkv_free()) or NULL if the key did
+ * not exist. Returns as replkv_set(); on error *old is NULL. */
+REPLKV_API int replkv_set_get(replkv_t *kv, const void *key, size_t klen,
+                              const void *val, size_t vlen, int64_t ttl_ms,
+                              unsigned flags, void **old, size_t *old_len);
+
+/* Gets and deletes key in one step (Redis GETDEL). Returns 0 with *val
+ * allocated as replkv_get_alloc(); REPLKV_ENOTFOUND. */
+REPLKV_API int replkv_getdel(replkv_t *kv, const void *key, size_t klen,
+                             void **val, size_t *vlen);
+
+/* Flag for replkv_getex(): remove the key's TTL. */
+#define REPLKV_PERSIST 0x40u
+
+/* Gets key and, in the same step, changes its TTL (Redis GETEX): ttl_ms > 0
+ * sets it (with REPLKV_ABSTIME, the Unix time in ms), REPLKV_PERSIST removes
+ * it, ttl_ms == 0 without flags leaves it. Returns 0 with *val allocated as
+ * replkv_get_alloc(); REPLKV_ENOTFOUND; REPLKV_EINVAL for a negative TTL or
+ * PERSIST with a TTL. */
+REPLKV_API int replkv_getex(replkv_t *kv, const void *key, size_t klen,
+                            void **val, size_t *vlen, int64_t ttl_ms,
+                            unsigned flags);
+
+/* Appends val to key's value (creating the key when missing; its TTL is
+ * kept) and sets *new_len (may be NULL) to the resulting length (Redis
+ * APPEND). Returns 0; REPLKV_ETOOBIG if the result would pass
+ * proto-max-bulk-len; REPLKV_EMAXMEMORY. */
+REPLKV_API int replkv_append(replkv_t *kv, const void *key, size_t klen,
+                             const void *val, size_t vlen, size_t *new_len);
+
+/* Returns 1 if key exists (and has not expired), 0 if not. */
+REPLKV_API int replkv_exists(replkv_t *kv, const void *key, size_t klen);
+
+/* Sets key's time to live to ms (REPLKV_ABSTIME: expires at Unix time ms).
+ * A TTL <= 0 or a time already past deletes the key, as Redis's EXPIRE does.
+ * REPLKV_NX: only if it has no TTL; REPLKV_XX: only if it has one;
+ * REPLKV_GT / REPLKV_LT: only if later / earlier than the current one (no
+ * TTL counts as infinite). Returns 1 if the TTL was set (or the key
+ * deleted), 0 if the key does not exist or a condition prevented it;
+ * REPLKV_EINVAL for contradicting flags or a time that overflows. */
+REPLKV_API int replkv_expire(replkv_t *kv, const void *key, size_t klen,
+                             int64_t ms, unsigned flags);
+
+/* Removes key's TTL. Returns 1 if it had one, 0 if the key does not exist
+ * or has none. */
+REPLKV_API int replkv_persist(replkv_t *kv, const void *key, size_t klen);
+
+/* Sets *ttl_ms to the key's remaining time to live in ms, or -1 if it has
+ * none. Returns 0; REPLKV_ENOTFOUND (*ttl_ms = -2, as Redis's PTTL). */
+REPLKV_API int replkv_ttl(replkv_t *kv, const void *key, size_t klen,
+                          int64_t *ttl_ms);
+
+/* Adds delta to the signed 64-bit decimal integer stored at key (a missing
+ * key counts as 0; its TTL is kept) and sets *result (may be NULL) to the
+ * new value. Returns 0; REPLKV_ENOTINT if the value is not a canonical
+ * decimal integer in range; REPLKV_EOVERFLOW if the sum overflows. Nothing
+ * changes on error. */
+REPLKV_API int replkv_incrby(replkv_t *kv, const void *key, size_t klen,
+                             int64_t delta, int64_t *result);
+
+/* Sets *count to the number of keys (keys that expired but were not yet
+ * reclaimed are included, as Redis's DBSIZE). Returns 0. */
+REPLKV_API int replkv_count(replkv_t *kv, uint64_t *count);
+
+/* Deletes every key. Returns 0. */
+REPLKV_API int replkv_flush(replkv_t *kv);
+
+/* Called by replkv_scan() for each key. key is valid only during the call.
+ * The callback runs on the calling thread with no lock held, so it may call
+ * any replkv function. Return 0 to go on, non-zero to stop the scan early
+ * (replkv_scan then returns that value). */
+typedef int (*replkv_scan_cb)(const void *key, size_t klen, void *ud);
+
+/* One step of a cursor iteration over the keys, as Redis's SCAN: start with
+ * *cursor = 0, call until *cursor comes back 0. Each call visits about
+ * count keys (at least one bucket). Every key that is present for the whole
+ * iteration is visited at least once, even while the table grows or
+ * shrinks; a key may be visited more than once. Returns 0, or the
+ * callback's non-zero value. */
+REPLKV_API int replkv_scan(replkv_t *kv, uint64_t *cursor, size_t count,
+                           replkv_scan_cb cb, void *ud);
+
+/* An order-independent 128-bit XXH3 hash of the whole keyspace (each key,
+ * value and absolute expiry time; expired keys not counted), written to
+ * out[16]. Two nodes with the same data have the same digest; an empty
+ * keyspace's digest is all zero. Returns 0. Takes time linear in the number
+ * of keys. */
+REPLKV_API int replkv_digest(replkv_t *kv, unsigned char out[16]);
+
+/* --------------------------------------------------------- introspection */
+
+/* Allocates a Redis INFO-style text ("# Section\r\nfield:value\r\n...") for
+ * section: NULL, "", "default" or "all" for every section, or one of
+ * "server", "memory", "stats", "keyspace" (case-insensitive). *out is
+ * NUL-terminated; the caller releases it with replkv_free(). Returns 0;
+ * REPLKV_EINVAL for an unknown section; REPLKV_ENOMEM. */
+REPLKV_API int replkv_info(replkv_t *kv, const char *section, char **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* REPLKV_H */

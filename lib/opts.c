@@ -1,0 +1,261 @@
+/*
+ * opts.c - the option table and its parser. Each option is one row: its
+ * redis.conf name, how its value is spelled, its limits and whether it can
+ * change on a running node. Names are matched case-insensitively and '_'
+ * stands for '-', so Python's keyword arguments map onto them directly.
+ */
+#include "opts.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef enum opt_kind { OPT_BYTES, OPT_INT, OPT_ENUM } opt_kind;
+
+typedef struct opt_def {
+    const char *name;
+    opt_kind kind;
+    size_t offset; /* into rkv_config */
+    int64_t min, max;
+    const char *const *choices; /* OPT_ENUM: NULL-terminated, index = value */
+    bool runtime;               /* may change on a running node */
+} opt_def;
+
+static const char *const policy_names[] = {
+    "noeviction",      "allkeys-lru",  "volatile-lru", "allkeys-random",
+    "volatile-random", "volatile-ttl", NULL};
+
+static const char *const loglevel_names[] = {"debug", "verbose", "notice",
+                                             "warning", NULL};
+
+#define FIELD(f) offsetof(rkv_config, f)
+#define GIB4 ((int64_t)UINT32_MAX)
+
+static const opt_def opt_table[] = {
+    {"maxmemory", OPT_BYTES, FIELD(maxmemory), 0, INT64_MAX, NULL, true},
+    {"maxmemory-policy", OPT_ENUM, FIELD(maxmemory_policy), 0, 0,
+     policy_names, true},
+    {"maxmemory-samples", OPT_INT, FIELD(maxmemory_samples), 1, 64, NULL,
+     true},
+    {"proto-max-bulk-len", OPT_BYTES, FIELD(proto_max_bulk_len), 1, GIB4,
+     NULL, true},
+    {"hz", OPT_INT, FIELD(hz), 1, 500, NULL, true},
+    {"loglevel", OPT_ENUM, FIELD(loglevel), 0, 0, loglevel_names, true},
+};
+
+void rkv_config_defaults(rkv_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->maxmemory = 0;
+    c->maxmemory_policy = RKV_EVICT_NOEVICTION;
+    c->maxmemory_samples = 5;
+    c->proto_max_bulk_len = 512ull * 1024 * 1024;
+    c->hz = 10;
+    c->loglevel = REPLKV_LOG_NOTICE;
+}
+
+/* Compares a caller's name with a table name: case-insensitive, '_' = '-'. */
+static bool name_matches(const char *given, const char *known)
+{
+    for (; *given && *known; given++, known++) {
+        char a = *given == '_' ? '-' : *given;
+        if (a >= 'A' && a <= 'Z')
+            a = (char)(a - 'A' + 'a');
+        if (a != *known)
+            return false;
+    }
+    return *given == '\0' && *known == '\0';
+}
+
+static const opt_def *find_opt(const char *name)
+{
+    for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++)
+        if (name_matches(name, opt_table[i].name))
+            return &opt_table[i];
+    return NULL;
+}
+
+bool rkv_parse_bytes(const char *s, uint64_t *out)
+{
+    /* Redis's rule: k/m/g are powers of 1000, kb/mb/gb powers of 1024. */
+    static const struct {
+        const char *suffix;
+        uint64_t mul;
+    } units[] = {{"", 1},
+                 {"b", 1},
+                 {"k", 1000},
+                 {"kb", 1024},
+                 {"m", 1000 * 1000},
+                 {"mb", 1024 * 1024},
+                 {"g", 1000ull * 1000 * 1000},
+                 {"gb", 1024ull * 1024 * 1024}};
+    if (s == NULL || *s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long n = strtoull(s, &end, 10);
+    if (errno != 0)
+        return false;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcasecmp(end, units[i].suffix) == 0) {
+            if (n > UINT64_MAX / units[i].mul)
+                return false;
+            *out = n * units[i].mul;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool parse_int(const char *s, int64_t *out)
+{
+    if (s == NULL || *s == '\0')
+        return false;
+    errno = 0;
+    char *end;
+    long long n = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return false;
+    *out = n;
+    return true;
+}
+
+int rkv_config_set(rkv_config *c, const char *name, const char *value,
+                   bool runtime_only)
+{
+    if (c == NULL || name == NULL || value == NULL)
+        return rkv_fail(REPLKV_EINVAL, "option name and value are required");
+    const opt_def *d = find_opt(name);
+    if (d == NULL)
+        return rkv_fail(REPLKV_EINVAL, "unknown option '%s'", name);
+    if (runtime_only && !d->runtime)
+        return rkv_fail(REPLKV_ENOTSUP,
+                        "%s: can only be set before the node opens", d->name);
+    char *field = (char *)c + d->offset;
+
+    switch (d->kind) {
+    case OPT_BYTES: {
+        uint64_t n;
+        if (!rkv_parse_bytes(value, &n))
+            return rkv_fail(REPLKV_EINVAL,
+                            "%s: bad value '%s' (expected bytes, like 100mb)",
+                            d->name, value);
+        if (n < (uint64_t)d->min || n > (uint64_t)d->max)
+            return rkv_fail(REPLKV_EINVAL,
+                            "%s: %" PRIu64 " is out of range (%" PRId64
+                            " to %" PRId64 ")",
+                            d->name, n, d->min, d->max);
+        memcpy(field, &n, sizeof n);
+        return 0;
+    }
+    case OPT_INT: {
+        int64_t n;
+        if (!parse_int(value, &n))
+            return rkv_fail(REPLKV_EINVAL,
+                            "%s: bad value '%s' (expected an integer)",
+                            d->name, value);
+        if (n < d->min || n > d->max)
+            return rkv_fail(REPLKV_EINVAL,
+                            "%s: %" PRId64 " is out of range (%" PRId64
+                            " to %" PRId64 ")",
+                            d->name, n, d->min, d->max);
+        int v = (int)n;
+        memcpy(field, &v, sizeof v);
+        return 0;
+    }
+    case OPT_ENUM:
+        for (int i = 0; d->choices[i] != NULL; i++) {
+            if (strcasecmp(value, d->choices[i]) == 0) {
+                memcpy(field, &i, sizeof i);
+                return 0;
+            }
+        }
+        return rkv_fail(REPLKV_EINVAL, "%s: bad value '%s'", d->name, value);
+    }
+    return rkv_fail(REPLKV_EINVAL, "%s: unsupported option kind", d->name);
+}
+
+int rkv_config_get(const rkv_config *c, const char *name, char *buf,
+                   size_t cap, size_t *needed)
+{
+    if (c == NULL || name == NULL || (buf == NULL && cap > 0))
+        return rkv_fail(REPLKV_EINVAL, "option name and buffer are required");
+    const opt_def *d = find_opt(name);
+    if (d == NULL)
+        return rkv_fail(REPLKV_EINVAL, "unknown option '%s'", name);
+    const char *field = (const char *)c + d->offset;
+    char tmp[64];
+    switch (d->kind) {
+    case OPT_BYTES: {
+        uint64_t n;
+        memcpy(&n, field, sizeof n);
+        snprintf(tmp, sizeof tmp, "%" PRIu64, n);
+        break;
+    }
+    case OPT_INT: {
+        int v;
+        memcpy(&v, field, sizeof v);
+        snprintf(tmp, sizeof tmp, "%d", v);
+        break;
+    }
+    case OPT_ENUM: {
+        int v;
+        memcpy(&v, field, sizeof v);
+        snprintf(tmp, sizeof tmp, "%s", d->choices[v]);
+        break;
+    }
+    default:
+        tmp[0] = '\0';
+    }
+    size_t len = strlen(tmp) + 1;
+    if (needed)
+        *needed = len;
+    if (cap < len)
+        return rkv_fail(REPLKV_ERANGE, "%s: value needs %zu bytes", d->name,
+                        len);
+    memcpy(buf, tmp, len);
+    return 0;
+}
+
+/* ------------------------------------------------------------ public API */
+
+replkv_opts *replkv_opts_new(void)
+{
+    replkv_opts *o = calloc(1, sizeof *o);
+    if (o == NULL)
+        return NULL;
+    rkv_config_defaults(&o->cfg);
+    return o;
+}
+
+void replkv_opts_free(replkv_opts *o)
+{
+    free(o);
+}
+
+int replkv_opts_set(replkv_opts *o, const char *name, const char *value)
+{
+    if (o == NULL)
+        return rkv_fail(REPLKV_EINVAL, "replkv_opts_set: NULL options");
+    return rkv_config_set(&o->cfg, name, value, false);
+}
+
+int replkv_opts_get(const replkv_opts *o, const char *name, char *buf,
+                    size_t cap, size_t *needed)
+{
+    if (o == NULL)
+        return rkv_fail(REPLKV_EINVAL, "replkv_opts_get: NULL options");
+    return rkv_config_get(&o->cfg, name, buf, cap, needed);
+}
+
+int replkv_opts_set_log(replkv_opts *o, replkv_log_cb cb, void *ud)
+{
+    if (o == NULL)
+        return rkv_fail(REPLKV_EINVAL, "replkv_opts_set_log: NULL options");
+    o->log_cb = cb;
+    o->log_ud = ud;
+    return 0;
+}

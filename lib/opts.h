@@ -1,0 +1,55 @@
+/*
+ * opts.h - the option table: every option a node understands, by its
+ * redis.conf name, with its type, limits and default. One parser serves the C
+ * API, the Python binding and replkv-cache's config file.
+ */
+#ifndef RKV_OPTS_H
+#define RKV_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+typedef enum rkv_evict_policy {
+    RKV_EVICT_NOEVICTION = 0,
+    RKV_EVICT_ALLKEYS_LRU,
+    RKV_EVICT_VOLATILE_LRU,
+    RKV_EVICT_ALLKEYS_RANDOM,
+    RKV_EVICT_VOLATILE_RANDOM,
+    RKV_EVICT_VOLATILE_TTL
+} rkv_evict_policy;
+
+/* Plain values; the node keeps a copy under its config lock. */
+typedef struct rkv_config {
+    uint64_t maxmemory;          /* bytes, 0 = no limit */
+    int maxmemory_policy;        /* rkv_evict_policy */
+    int maxmemory_samples;
+    uint64_t proto_max_bulk_len; /* longest key or value */
+    int hz;                      /* cron (active expiry) ticks per second */
+    int loglevel;                /* replkv_log_level */
+} rkv_config;
+
+struct replkv_opts {
+    rkv_config cfg;
+    replkv_log_cb log_cb;
+    void *log_ud;
+};
+
+void rkv_config_defaults(rkv_config *c);
+
+/* Parses value into the option called name. Returns 0 or REPLKV_EINVAL with
+ * the reason recorded; c is unchanged on failure. With runtime_only,
+ * options that cannot change on a running node give REPLKV_ENOTSUP. */
+int rkv_config_set(rkv_config *c, const char *name, const char *value,
+                   bool runtime_only);
+
+/* Formats the option's value as rkv_config_set() accepts it. */
+int rkv_config_get(const rkv_config *c, const char *name, char *buf,
+                   size_t cap, size_t *needed);
+
+/* Parses a redis.conf size ("100mb", "1g", "4096"); false if malformed. */
+bool rkv_parse_bytes(const char *s, uint64_t *out);
+
+#endif /* RKV_OPTS_H */
