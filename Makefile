@@ -27,6 +27,7 @@ DEB_BUILD := build-essential pkg-config libuv1-dev libmsgpack-dev libxxhash-dev 
 DEB_TEST := check redis-server redis-tools redis-sentinel python3-redis
 DEB_ALL := $(DEB_BUILD) $(DEB_TEST)
 
+comma := ,
 ifeq ($(SANITIZE),)
 BUILD := build
 SANFLAGS :=
@@ -34,7 +35,6 @@ else
 BUILD := build/san-$(subst $(comma),-,$(SANITIZE))
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
-comma := ,
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
