@@ -116,7 +116,10 @@ $(BUILD)/replkv-cache: $(CACHE_MAIN_OBJ) $(CACHE_PARTS) $(STATIC_LIB)
 $(BUILD)/examples/%: $(BUILD)/examples/%.o $(STATIC_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
-$(BUILD)/tests/check_%: $(BUILD)/tests/unit/check_%.o $(TESTLIB_OBJS) $(CACHE_PARTS) $(STATIC_LIB)
+$(BUILD)/tests/check_cache_%: $(BUILD)/tests/unit/check_cache_%.o $(TESTLIB_OBJS) $(CACHE_PARTS) $(STATIC_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEP_LIBS) -lm
+
+$(BUILD)/tests/check_%: $(BUILD)/tests/unit/check_%.o $(TESTLIB_OBJS) $(STATIC_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEP_LIBS) -lm
 
 $(BUILD)/tests/%: $(BUILD)/tests/tools/%.o $(TESTLIB_OBJS) $(STATIC_LIB)

@@ -230,6 +230,8 @@ static void start_resize(rkv_ks *ks, size_t n)
     ks->rehashidx = 0;
 }
 
+static void maybe_shrink(rkv_ks *ks);
+
 static void finish_rehash(rkv_ks *ks)
 {
     table_free(ks, ks->tab[0], ks->mask[0]);
@@ -238,6 +240,8 @@ static void finish_rehash(rkv_ks *ks)
     ks->tab[1] = NULL;
     ks->mask[1] = 0;
     ks->rehashidx = 0;
+    /* Deletes during a shrink may have left this table too big as well. */
+    maybe_shrink(ks);
 }
 
 /* Old buckets drained per discard: the drained part of a big old table goes
