@@ -95,9 +95,11 @@ REPLKV_API const char *replkv_strerror(int err);
 REPLKV_API const char *replkv_err_name(int err);
 
 /* The detail of the calling thread's last failed call into the library, for
- * example "maxmemory: bad value '10zb' (expected bytes, like 100mb)". Empty
- * if no call has failed on this thread. The string belongs to the library
- * and stays valid until the calling thread's next call into it. */
+ * example "maxmemory: bad value '10zb' (expected bytes, like 100mb)". Every
+ * negative return sets it, so right after a call fails it describes that
+ * failure. Empty if no call has failed on this thread. The string belongs to
+ * the library and stays valid until the calling thread's next call into
+ * it. Any thread. */
 REPLKV_API const char *replkv_last_error(void);
 
 /* -------------------------------------------------------------- memory */

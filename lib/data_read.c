@@ -37,7 +37,7 @@ int replkv_get(replkv_t *kv, const void *key, size_t klen, void *buf,
         s->misses++;
         shard_unlock_changed(s);
         *vlen = 0;
-        return REPLKV_ENOTFOUND;
+        return rkv_fail_static(REPLKV_ENOTFOUND, "no such key");
     }
     s->hits++;
     rkv_entry_touch(e, atomic_load_explicit(&kv->lru_clock,
@@ -84,7 +84,7 @@ static int get_then(replkv_t *kv, const void *key, size_t klen, void **val,
     if (e == NULL) {
         s->misses++;
         shard_unlock_changed(s);
-        return REPLKV_ENOTFOUND;
+        return rkv_fail_static(REPLKV_ENOTFOUND, "no such key");
     }
     s->hits++;
     if ((rc = rkv_data_copy_value(e, val, vlen)) != 0) {
@@ -149,7 +149,7 @@ int replkv_ttl(replkv_t *kv, const void *key, size_t klen, int64_t *ttl_ms)
     if (e == NULL) {
         shard_unlock_changed(s);
         *ttl_ms = -2;
-        return REPLKV_ENOTFOUND;
+        return rkv_fail_static(REPLKV_ENOTFOUND, "no such key");
     }
     int64_t at = rkv_entry_expire(e);
     shard_unlock(s);

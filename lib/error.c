@@ -8,8 +8,11 @@
 #include <stdio.h>
 
 /* Per-thread, not per-handle: a handle's message would race between the
- * threads that share the handle. */
-static _Thread_local char last_error[512];
+ * threads that share the handle. last_error points at last_error_buf for a
+ * formatted detail, or at a static string for the cheap answers (a missing
+ * key) so that the common path costs one store. */
+static _Thread_local char last_error_buf[512];
+static _Thread_local const char *last_error = "";
 
 unsigned replkv_version_number(void)
 {
@@ -60,12 +63,19 @@ int rkv_fail(int err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(last_error_buf, sizeof last_error_buf, fmt, ap);
     va_end(ap);
+    last_error = last_error_buf;
+    return err;
+}
+
+int rkv_fail_static(int err, const char *detail)
+{
+    last_error = detail;
     return err;
 }
 
 void rkv_clear_error(void)
 {
-    last_error[0] = '\0';
+    last_error = "";
 }

@@ -30,6 +30,10 @@
  *     return rkv_fail(REPLKV_EINVAL, "maxmemory: bad value '%s'", v); */
 int rkv_fail(int err, const char *fmt, ...) RKV_PRINTF(2, 3);
 
+/* rkv_fail with a static detail: no formatting, for frequent answers such
+ * as REPLKV_ENOTFOUND. detail must outlive the thread. */
+int rkv_fail_static(int err, const char *detail);
+
 /* Clears the calling thread's last error. */
 void rkv_clear_error(void);
 

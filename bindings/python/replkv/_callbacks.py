@@ -1,0 +1,195 @@
+"""C -> Python callbacks: trampolines, error reporting, the re-entry guard.
+
+The library calls callbacks on its own I/O thread (or on an application
+thread inside a replkv_* call). A trampoline:
+
+* converts the C event into Python values (reading only the fields that the
+  event's ``size`` says the library filled in);
+* records, for the running thread, which node's callback it is in, so that
+  closing that node from there is refused (the C API forbids it: close
+  joins the very thread the callback may run on);
+* catches every exception, so none is ever lost and none reaches C: it is
+  logged on the ``replkv`` logger and, when the application has installed
+  its own ``sys.unraisablehook``, passed to it as well.
+
+Each future callback (on_role_change, on_failover_decision, on_divergence)
+is one more ``make_*_trampoline`` function plus one row in node._CALLBACKS.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import enum
+import logging
+import sys
+import threading
+import types
+from typing import Any, Callable, Dict, List, Optional
+
+from . import _lib
+
+logger = logging.getLogger("replkv")
+
+__all__ = ["LogLevel", "log_to_logging", "in_callback", "report_error"]
+
+
+class LogLevel(enum.IntEnum):
+    """replkv_log_level: Redis's loglevel names."""
+
+    DEBUG = 0
+    VERBOSE = 1
+    NOTICE = 2
+    WARNING = 3
+
+
+_LOGGING_LEVELS = {
+    LogLevel.DEBUG: logging.DEBUG,
+    LogLevel.VERBOSE: logging.DEBUG + 5,
+    LogLevel.NOTICE: logging.INFO,
+    LogLevel.WARNING: logging.WARNING,
+}
+
+
+def log_to_logging(level: int, message: str) -> None:
+    """An ``on_log`` callback that forwards lines to the ``replkv`` logger
+    (debug -> DEBUG, verbose -> 15, notice -> INFO, warning -> WARNING)::
+
+        replkv.Node(on_log=replkv.log_to_logging)
+    """
+    logger.log(_LOGGING_LEVELS.get(level, logging.INFO), "%s", message)
+
+
+# The first replkv_get() of a thread goes into that thread's scratch buffer
+# of this size; larger values take a second call with the exact size.
+GET_BUF = 16 * 1024
+
+
+class Scratch(threading.local):
+    """Per-thread scratch space for replkv_get(): the GIL is released during
+    the call, so threads cannot share one buffer. Filled in on a thread's
+    first get() (init_scratch), so that threads that never read, like the
+    library's own, carry none. A callback that runs inside a call on a
+    thread gets fresh scratch, so that a Node.get() made from the callback
+    cannot overwrite the buffer that the outer call is filling."""
+
+    buf: Any
+    view: memoryview
+    vlen: ctypes.c_size_t
+    vlen_ref: Any
+
+
+scratch = Scratch()
+
+
+def init_scratch() -> Any:
+    """Fills in this thread's scratch space; returns its buffer."""
+    s = scratch
+    s.buf = ctypes.create_string_buffer(GET_BUF)
+    s.view = memoryview(s.buf).cast("B")
+    s.vlen = ctypes.c_size_t()
+    s.vlen_ref = ctypes.byref(s.vlen)
+    return s.buf
+
+
+def _fresh_scratch() -> Optional[Dict[str, Any]]:
+    """Sets aside this thread's scratch space if it has any; returns what to
+    give back to _restore_scratch()."""
+    d = scratch.__dict__
+    if not d:
+        return None
+    saved = dict(d)
+    d.clear()
+    return saved
+
+
+def _restore_scratch(saved: Optional[Dict[str, Any]]) -> None:
+    if saved is not None:
+        d = scratch.__dict__
+        d.clear()
+        d.update(saved)
+
+
+class _State(threading.local):
+    def __init__(self) -> None:
+        self.owners: List[Any] = []  # node states whose callbacks run here
+
+
+_tls = _State()
+
+
+def in_callback(owner: Optional[Any] = None) -> bool:
+    """True while the calling thread runs a callback of ``owner`` (a node's
+    internal state object), or of any node when ``owner`` is None."""
+    owners = _tls.owners
+    if owner is None:
+        return bool(owners)
+    return any(o is owner for o in owners)
+
+
+def report_error(where: str, callback: Any) -> None:
+    """Reports the exception being handled, raised by a user callback.
+
+    Never raises: a failure while reporting is dropped rather than sent into
+    C. Must be called from inside an ``except`` block.
+    """
+    exc_type, exc, tb = sys.exc_info()
+    try:
+        logger.error(
+            "exception in replkv %s callback %r",
+            where,
+            callback,
+            exc_info=(exc_type, exc, tb),  # type: ignore[arg-type]
+        )
+        hook = getattr(sys, "unraisablehook", None)
+        # The default hook would print the same traceback to stderr that
+        # the logger's last-resort handler already printed; only a hook the
+        # application installed (test harnesses, monitoring) gets a call.
+        if hook is not None and hook is not getattr(
+            sys, "__unraisablehook__", None
+        ):
+            hook(
+                types.SimpleNamespace(
+                    exc_type=exc_type,
+                    exc_value=exc,
+                    exc_traceback=tb,
+                    err_msg=f"Exception ignored in replkv {where} callback",
+                    object=callback,
+                )
+            )
+    except BaseException:  # noqa: BLE001 - nothing may escape into C
+        pass
+    finally:
+        del exc, tb
+
+
+_LOG_EVENT_MIN_SIZE = _lib.LogEvent.message.offset + _lib.LogEvent.message.size
+
+
+def make_log_trampoline(fn: Callable[[int, str], Any], owner: Any) -> Any:
+    """A LOG_CB that calls ``fn(level, message)``.
+
+    The caller keeps the returned object alive for as long as the library
+    may call it (the node's lifetime): ctypes frees the C thunk with it.
+    """
+
+    def trampoline(kv: Optional[int], ev: Any, ud: Optional[int]) -> None:
+        owners = _tls.owners
+        owners.append(owner)
+        saved = _fresh_scratch()
+        try:
+            e = ev.contents
+            if e.size < _LOG_EVENT_MIN_SIZE:
+                return
+            try:
+                level: int = LogLevel(e.level)
+            except ValueError:
+                level = int(e.level)
+            raw = e.message
+            fn(level, raw.decode("utf-8", "replace") if raw else "")
+        except BaseException:  # noqa: BLE001 - nothing may escape into C
+            report_error("on_log", fn)
+        finally:
+            _restore_scratch(saved)
+            owners.pop()
+
+    return _lib.LOG_CB(trampoline)

@@ -1,0 +1,282 @@
+"""Finds and loads libreplkv.so, declares the C prototypes, checks versions.
+
+Lookup order (the first that exists wins; REPLKV_LIBRARY is never silently
+skipped):
+
+1. the path in the environment variable ``REPLKV_LIBRARY``;
+2. ``build/libreplkv.so`` of the source tree this package sits in
+   (``<repo>/bindings/python/replkv`` -> ``<repo>/build``);
+3. ``ctypes.util.find_library("replkv")``, then ``libreplkv.so.0`` through
+   the dynamic loader's search path.
+
+Each C function is one row of :data:`_PROTOTYPES`. Rows marked optional may
+be absent from an older library: the binding then raises NotSupportedError
+when that function is used, instead of failing at import. New functions
+(replication, failover) are added as new rows.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+from ctypes import (
+    CFUNCTYPE,
+    POINTER,
+    Structure,
+    c_char_p,
+    c_int,
+    c_int64,
+    c_size_t,
+    c_uint,
+    c_uint64,
+    c_void_p,
+    py_object,
+)
+from pathlib import Path
+from typing import Any, Callable, List, Optional, Tuple
+
+from . import _version
+from .errors import NotSupportedError, ReplkvError, error_class
+
+# ------------------------------------------------------------------ types
+
+
+class LogEvent(Structure):
+    """replkv_log_event: starts with its size so that it can grow."""
+
+    _fields_ = [
+        ("size", c_size_t),
+        ("level", c_int),
+        ("message", c_char_p),
+    ]
+
+
+#: void (*replkv_log_cb)(replkv_t *kv, const replkv_log_event *ev, void *ud)
+LOG_CB = CFUNCTYPE(None, c_void_p, POINTER(LogEvent), c_void_p)
+
+#: int (*replkv_scan_cb)(const void *key, size_t klen, void *ud); ud is the
+#: Python list that collects the keys, passed through as a py_object.
+SCAN_CB = CFUNCTYPE(c_int, c_void_p, c_size_t, py_object)
+
+# Flags, as replkv.h defines them.
+NX = 0x1
+XX = 0x2
+KEEPTTL = 0x4
+ABSTIME = 0x8
+GT = 0x10
+LT = 0x20
+PERSIST = 0x40
+
+# Error codes the binding handles itself.
+ENOTFOUND = -3
+ERANGE = -4
+ENOTSUP = -21
+
+_p = c_void_p
+_pp = POINTER(c_void_p)
+_psize = POINTER(c_size_t)
+
+# (name, restype, argtypes, required)
+_PROTOTYPES: List[Tuple[str, Any, List[Any], bool]] = [
+    # version, errors, memory
+    ("replkv_version_number", c_uint, [], True),
+    ("replkv_version_string", c_char_p, [], True),
+    ("replkv_strerror", c_char_p, [c_int], True),
+    ("replkv_err_name", c_char_p, [c_int], True),
+    ("replkv_last_error", c_char_p, [], True),
+    ("replkv_free", None, [_p], True),
+    # options
+    ("replkv_opts_new", _p, [], True),
+    ("replkv_opts_free", None, [_p], True),
+    ("replkv_opts_set", c_int, [_p, c_char_p, c_char_p], True),
+    ("replkv_opts_get", c_int, [_p, c_char_p, _p, c_size_t, _psize], True),
+    ("replkv_opts_set_log", c_int, [_p, LOG_CB, _p], True),
+    # node
+    ("replkv_open", c_int, [_p, _pp], True),
+    ("replkv_close", None, [_p], True),
+    ("replkv_config_set", c_int, [_p, c_char_p, c_char_p], False),
+    ("replkv_config_get", c_int, [_p, c_char_p, _p, c_size_t, _psize], False),
+    # data
+    ("replkv_set", c_int,
+     [_p, c_char_p, c_size_t, c_char_p, c_size_t, c_int64, c_uint], True),
+    ("replkv_get", c_int, [_p, c_char_p, c_size_t, _p, c_size_t, _psize], True),
+    ("replkv_get_alloc", c_int, [_p, c_char_p, c_size_t, _pp, _psize], False),
+    ("replkv_del", c_int, [_p, c_char_p, c_size_t], True),
+    ("replkv_set_get", c_int,
+     [_p, c_char_p, c_size_t, c_char_p, c_size_t, c_int64, c_uint, _pp,
+      _psize], False),
+    ("replkv_getdel", c_int, [_p, c_char_p, c_size_t, _pp, _psize], False),
+    ("replkv_getex", c_int,
+     [_p, c_char_p, c_size_t, _pp, _psize, c_int64, c_uint], False),
+    ("replkv_append", c_int,
+     [_p, c_char_p, c_size_t, c_char_p, c_size_t, _psize], False),
+    ("replkv_exists", c_int, [_p, c_char_p, c_size_t], True),
+    ("replkv_expire", c_int, [_p, c_char_p, c_size_t, c_int64, c_uint], False),
+    ("replkv_persist", c_int, [_p, c_char_p, c_size_t], False),
+    ("replkv_ttl", c_int, [_p, c_char_p, c_size_t, POINTER(c_int64)], False),
+    ("replkv_incrby", c_int,
+     [_p, c_char_p, c_size_t, c_int64, POINTER(c_int64)], False),
+    ("replkv_count", c_int, [_p, POINTER(c_uint64)], False),
+    ("replkv_flush", c_int, [_p], False),
+    ("replkv_scan", c_int,
+     [_p, POINTER(c_uint64), c_size_t, SCAN_CB, py_object], False),
+    ("replkv_digest", c_int, [_p, _p], False),
+    # introspection
+    ("replkv_info", c_int, [_p, c_char_p, _pp], False),
+    # Replication and failover (replkv_wait, replkv_role, replkv_replicaof,
+    # replkv_failover, the role-change / failover-decision / divergence
+    # callback setters) go here once the C library has them.
+]
+
+
+class Library:
+    """The loaded library: one attribute per C function, plus its path.
+
+    A function missing from an older library is replaced by a stub that
+    raises NotSupportedError naming it.
+    """
+
+    def __init__(self, cdll: ctypes.CDLL, path: str) -> None:
+        self.cdll = cdll
+        self.path = path
+        self.missing: List[str] = []
+        for name, restype, argtypes, required in _PROTOTYPES:
+            try:
+                fn = getattr(cdll, name)
+            except AttributeError:
+                if required:
+                    raise ImportError(
+                        f"replkv: {path} has no {name}(); it is not a "
+                        "libreplkv this binding can use"
+                    ) from None
+                self.missing.append(name)
+                setattr(self, name, _missing_stub(name, path))
+                continue
+            fn.restype = restype
+            fn.argtypes = argtypes
+            setattr(self, name, fn)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names not set in __init__; declares to type
+        # checkers that the C functions are dynamic attributes.
+        raise AttributeError(f"libreplkv binding has no function {name}")
+
+    def has(self, name: str) -> bool:
+        """True if the library exports the C function ``name``."""
+        return name not in self.missing
+
+    def version(self) -> Tuple[int, int, int]:
+        """The linked library's (major, minor, patch)."""
+        n = int(self.replkv_version_number())
+        return n // 10000, (n // 100) % 100, n % 100
+
+
+def _missing_stub(name: str, path: str) -> Callable[..., int]:
+    def stub(*args: Any) -> int:
+        raise NotSupportedError(
+            f"{name}() is not in {path}; this libreplkv is older than the "
+            "binding (rebuild or upgrade the library)"
+        )
+
+    stub.__name__ = name
+    return stub
+
+
+# ------------------------------------------------------------------ lookup
+
+
+def _source_tree_library() -> Optional[Path]:
+    """build/libreplkv.so of the repository this package sits in, if any."""
+    pkg = Path(__file__).resolve().parent
+    if len(pkg.parents) < 3:
+        return None
+    repo = pkg.parents[2]
+    # Only trust the layout when it really is the libreplkv tree.
+    if not (repo / "include" / "replkv.h").is_file():
+        return None
+    lib = repo / "build" / "libreplkv.so"
+    return lib if lib.exists() else None
+
+
+def candidates() -> List[Tuple[str, str]]:
+    """The (path or soname, where it came from) pairs to try, in order."""
+    env = os.environ.get("REPLKV_LIBRARY")
+    if env:
+        return [(env, "REPLKV_LIBRARY")]
+    out: List[Tuple[str, str]] = []
+    tree = _source_tree_library()
+    if tree is not None:
+        out.append((str(tree), "source tree"))
+    found = ctypes.util.find_library("replkv")
+    if found:
+        out.append((found, 'find_library("replkv")'))
+    out.append(("libreplkv.so.0", "dynamic loader"))
+    return out
+
+
+def load() -> Library:
+    """Loads the first library of :func:`candidates` and checks its version."""
+    tried = []
+    for path, origin in candidates():
+        try:
+            cdll = ctypes.CDLL(path)
+        except OSError as e:
+            if origin == "REPLKV_LIBRARY":
+                raise ImportError(
+                    f"replkv: cannot load REPLKV_LIBRARY={path}: {e}"
+                ) from e
+            tried.append(f"{path} ({origin}): {e}")
+            continue
+        lib = Library(cdll, path)
+        check_version(lib)
+        return lib
+    raise ImportError(
+        "replkv: cannot find libreplkv.so; build it (make lib), install it "
+        "(make install), or set REPLKV_LIBRARY to its path. Tried: "
+        + "; ".join(tried)
+    )
+
+
+def check_version(lib: Library) -> None:
+    """Raises ImportError unless the library's major and minor version are
+    the ones this binding was written for (:data:`_version.LIBRARY_VERSION`).
+    """
+    major, minor, patch = lib.version()
+    want = tuple(_version.LIBRARY_VERSION)
+    if (major, minor) != want:
+        raise ImportError(
+            f"replkv: the Python binding {_version.__version__} needs "
+            f"libreplkv {want[0]}.{want[1]}.x, but {lib.path} is "
+            f"{major}.{minor}.{patch}; install a matching binding or point "
+            "REPLKV_LIBRARY at a matching library"
+        )
+
+
+# ------------------------------------------------------------------ errors
+
+L: Library = load()
+
+_last_error = L.replkv_last_error
+_err_name = L.replkv_err_name
+_strerror = L.replkv_strerror
+
+
+def error(rc: int, context: str = "") -> ReplkvError:
+    """The exception for a failed call's code ``rc``.
+
+    Must be called right after the failing call, on the same thread (before
+    any other call into the library from this thread): the detail comes from
+    the per-thread replkv_last_error().
+    """
+    detail = _last_error()
+    message = detail.decode("utf-8", "replace") if detail else ""
+    if not message:
+        message = _strerror(rc).decode("utf-8", "replace")
+    if context:
+        message = f"{context}: {message}"
+    cls = error_class(rc)
+    name = _err_name(rc).decode("ascii", "replace")
+    # ReadOnlyError.primary_address stays None: once the library has
+    # replkv_primary_address(), fill it in here for REPLKV_EREADONLY.
+    return cls(message, rc, name)
