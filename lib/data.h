@@ -56,7 +56,7 @@ static inline void shard_lock(rkv_shard *s)
 /* Publishes the shard's memory figure and releases it. */
 static inline void shard_unlock_changed(rkv_shard *s)
 {
-    atomic_store_explicit(&s->mem, rkv_ks_memory(s->ks), memory_order_relaxed);
+    atomic_store_explicit(&s->mem, rkv_ks_memory_used(s->ks), memory_order_relaxed);
     pthread_mutex_unlock(&s->lock);
 }
 

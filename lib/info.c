@@ -63,6 +63,7 @@ static void human_bytes(char *out, size_t cap, uint64_t n)
 
 typedef struct shard_totals {
     uint64_t keys, volatile_keys, hits, misses, expired, evicted;
+    uint64_t held; /* bytes held from the system, free slots included */
 } shard_totals;
 
 static shard_totals sum_shards(replkv_t *kv)
@@ -77,6 +78,7 @@ static shard_totals sum_shards(replkv_t *kv)
         t.misses += s->misses;
         t.expired += s->expired;
         t.evicted += s->evicted;
+        t.held += rkv_ks_memory(s->ks);
         pthread_mutex_unlock(&s->lock);
     }
     return t;
@@ -106,9 +108,10 @@ static void section_memory(replkv_t *kv, text *t, const shard_totals *tot)
     int policy = atomic_load(&kv->evict_policy);
     add(t,
         "# Memory\r\nused_memory:%" PRIu64 "\r\nused_memory_human:%s\r\n"
-        "used_memory_per_key:%" PRIu64 "\r\nmaxmemory:%" PRIu64
+        "used_memory_per_key:%" PRIu64 "\r\nallocator_active:%" PRIu64
+        "\r\nmaxmemory:%" PRIu64
         "\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n",
-        used, used_h, tot->keys ? used / tot->keys : 0, max, max_h,
+        used, used_h, tot->keys ? used / tot->keys : 0, tot->held, max, max_h,
         policies[policy]);
 }
 

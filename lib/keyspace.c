@@ -230,8 +230,6 @@ static void start_resize(rkv_ks *ks, size_t n)
     ks->rehashidx = 0;
 }
 
-static void maybe_shrink(rkv_ks *ks);
-
 static void finish_rehash(rkv_ks *ks)
 {
     table_free(ks, ks->tab[0], ks->mask[0]);
@@ -240,8 +238,6 @@ static void finish_rehash(rkv_ks *ks)
     ks->tab[1] = NULL;
     ks->mask[1] = 0;
     ks->rehashidx = 0;
-    /* Deletes during a shrink may have left this table too big as well. */
-    maybe_shrink(ks);
 }
 
 /* Old buckets drained per discard: the drained part of a big old table goes
@@ -287,26 +283,39 @@ static void rehash_step(rkv_ks *ks, unsigned n)
         }
         if (!rehash_advance(ks))
             return;
+#if defined(__GNUC__)
+        /* The next step comes with the next operation: start loading the
+         * entry it will move (old buckets are read in order, entries are
+         * not), so that its cache miss overlaps the caller's work. */
+        if (old[ks->rehashidx])
+            __builtin_prefetch(old[ks->rehashidx]);
+#endif
     }
 }
 
 /* Shrinks when the load drops under 1/8, to a load between 1/4 and 1/2 so
  * that a few inserts do not grow it straight back. An empty table is reset
- * at once: there is nothing to move. */
+ * at once, even in the middle of a rehash: there is nothing to move. */
 static void maybe_shrink(rkv_ks *ks)
 {
     size_t size = ks->mask[0] + 1;
-    if (rehashing(ks) || size <= INIT_BUCKETS || ks->count >= size / 8)
-        return;
     if (ks->count == 0) {
+        if (size == INIT_BUCKETS && !rehashing(ks))
+            return;
         rkv_entry **t = table_alloc(ks, INIT_BUCKETS);
         if (!t)
             return;
         table_free(ks, ks->tab[0], ks->mask[0]);
+        table_free(ks, ks->tab[1], ks->mask[1]);
         ks->tab[0] = t;
         ks->mask[0] = INIT_BUCKETS - 1;
+        ks->tab[1] = NULL;
+        ks->mask[1] = 0;
+        ks->rehashidx = 0;
         return;
     }
+    if (rehashing(ks) || size <= INIT_BUCKETS || ks->count >= size / 8)
+        return;
     size_t n = INIT_BUCKETS;
     while (n < ks->count * 2)
         n *= 2;
@@ -440,10 +449,15 @@ rkv_entry *rkv_ks_put(rkv_ks *ks, uint64_t hash, const void *key, size_t klen,
     if (!e)
         return NULL;
     fill(e, 0, key, klen, val, vlen, expire_at);
-    /* Grow at load factor 1; inserts go to the new table during a rehash. */
+    /* Grow at load factor 1; inserts go to the new table during a rehash.
+     * The shrink check is here too because a shrink that had to wait for
+     * a rehash to finish (finds finish them but never resize) would
+     * otherwise wait for the next delete. */
     if (!rehashing(ks) && ks->count > ks->mask[0] &&
         ks->mask[0] < SIZE_MAX / 2)
         start_resize(ks, (ks->mask[0] + 1) * 2);
+    else
+        maybe_shrink(ks);
     int t = rehashing(ks) ? 1 : 0;
     rkv_entry **b = &ks->tab[t][hash & ks->mask[t]];
     e->next = *b;
@@ -552,6 +566,11 @@ size_t rkv_ks_memory(const rkv_ks *ks)
     return rkv_slab_held(&ks->slab) + sizeof(*ks) + sizeof(size_t);
 }
 
+size_t rkv_ks_memory_used(const rkv_ks *ks)
+{
+    return rkv_slab_live(&ks->slab) + sizeof(*ks);
+}
+
 /* ------------------------------------------------------------ scan */
 
 static uint64_t rev64(uint64_t v)
@@ -640,6 +659,9 @@ size_t rkv_ks_expire_cycle(rkv_ks *ks, int64_t now, size_t max_buckets,
 {
     uint64_t v = *cursor;
     size_t removed = 0, budget = max_buckets;
+    /* A rehash must not wait for traffic: this runs on a timer. */
+    if (rehashing(ks) && budget)
+        rehash_step(ks, budget < 64 ? (unsigned)budget : 64u);
     /* The walk of rkv_ks_scan. Removing entries never resizes inside the
      * loop (the shrink check waits for the end), so the tables hold still.
      * The budget counts the large table's buckets too and may run out in

@@ -81,6 +81,12 @@ size_t rkv_ks_volatile_count(const rkv_ks *ks);
  * every change; O(1). */
 size_t rkv_ks_memory(const rkv_ks *ks);
 
+/* Bytes in live entries (with their size-class rounding) plus bucket
+ * arrays, without the free slots of partly used pages: what Redis calls
+ * used_memory, and what maxmemory counts. Evicting an entry lowers it at
+ * once, which rkv_ks_memory (pages held) rarely does. O(1). */
+size_t rkv_ks_memory_used(const rkv_ks *ks);
+
 /* Cursor iteration, as Redis's dict scan: start at 0, call until it returns
  * 0. Each call visits the entries of one bucket (of both tables during a
  * rehash) and returns the next cursor. Every entry present for the whole

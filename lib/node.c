@@ -183,7 +183,7 @@ int replkv_open(const replkv_opts *o, replkv_t **out)
             free_node(kv);
             return rkv_fail(REPLKV_ENOMEM, "replkv_open: out of memory");
         }
-        atomic_store(&kv->shards[i].mem, rkv_ks_memory(kv->shards[i].ks));
+        atomic_store(&kv->shards[i].mem, rkv_ks_memory_used(kv->shards[i].ks));
     }
     kv->start_mono_ms = rkv_mono_ms();
     atomic_store(&kv->lru_clock, lru_clock_now());

@@ -25,8 +25,8 @@ typedef struct rkv_shard {
     uint64_t expire_cursor; /* active expiry position, I/O thread only */
     /* Counters, changed only under lock. */
     uint64_t hits, misses, expired, evicted;
-    /* rkv_ks_memory(ks) as of the last change, readable without the lock so
-     * that the maxmemory check never takes every shard's lock. */
+    /* rkv_ks_memory_used(ks) as of the last change, readable without the
+     * lock so that the maxmemory check never takes every shard's lock. */
     _Atomic size_t mem;
 } __attribute__((aligned(64))) rkv_shard;
 

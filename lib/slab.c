@@ -181,6 +181,11 @@ size_t rkv_slab_held(const rkv_slab *s)
     return s->held + s->sys;
 }
 
+size_t rkv_slab_live(const rkv_slab *s)
+{
+    return s->live + s->sys;
+}
+
 /* The bookkeeping arrays are resized with realloc, so their malloc rounding
  * is estimated rather than asked for. */
 static size_t est_size(size_t size)
@@ -341,6 +346,7 @@ static void *big_alloc(rkv_slab *s, size_t size)
         s->big->prev = b;
     s->big = b;
     s->held += b->held;
+    s->live += b->held;
     return b + 1;
 }
 
@@ -354,6 +360,7 @@ static void big_free(rkv_slab *s, void *p)
     if (b->next)
         b->next->prev = b->prev;
     s->held -= b->held;
+    s->live -= b->held;
     free(b);
 }
 
@@ -383,6 +390,7 @@ void *rkv_slab_alloc(rkv_slab *s, size_t size)
     if (RKV_UNLIKELY(pg == c->spare))
         c->spare = NULL;
     pg->used++;
+    s->live += cs;
     if (!pg->free && pg->bump + cs > PAGE_HDR + (size_t)c->cap * cs)
         avail_unlink(c, pg);
     return o;
@@ -402,6 +410,7 @@ void rkv_slab_free(rkv_slab *s, void *p, size_t size)
         (void *)((uintptr_t)p & ~(((uintptr_t)1 << c->shift) - 1));
     memcpy(p, &pg->free, sizeof(void *));
     pg->free = p;
+    s->live -= class_bytes(ci);
     POISON(p, class_bytes(ci));
     if (!pg->listed)
         avail_push(c, pg);

@@ -53,6 +53,7 @@ typedef struct rkv_slab {
     struct rkv_slab_big *big;      /* objects above RKV_SLAB_MAX */
     size_t held;                   /* pages, large objects, bookkeeping */
     size_t sys;                    /* rkv_slab_sys_alloc'd bytes */
+    size_t live;                   /* objects handed out, class-rounded */
 } rkv_slab;
 
 /* An empty allocator; it holds nothing until the first allocation. */
@@ -95,5 +96,12 @@ void rkv_slab_sys_discard(rkv_slab *s, void *p, size_t size, size_t off,
  * free slots), large objects and sys allocations with malloc's rounding,
  * and the allocator's bookkeeping. O(1). */
 size_t rkv_slab_held(const rkv_slab *s);
+
+/* Bytes in live objects only (class-rounded slab objects, large objects
+ * with malloc's rounding) plus sys allocations: what Redis calls
+ * used_memory, without the free slots of partly used pages. A maxmemory
+ * loop that evicts until under its limit needs this figure, because freeing
+ * one object rarely frees a page. O(1). */
+size_t rkv_slab_live(const rkv_slab *s);
 
 #endif /* RKV_SLAB_H */
