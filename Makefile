@@ -67,7 +67,9 @@ EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/check_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
-TESTLIB_SRCS := $(sort $(wildcard tests/lib/*.c))
+# Shared test code: helpers (tests/lib) and the simulated cluster (tests/sim)
+# that the failover suites drive.
+TESTLIB_SRCS := $(sort $(wildcard tests/lib/*.c tests/sim/*.c))
 TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/%.o)
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
@@ -92,9 +94,9 @@ $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) include/replkv.h | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LIB_CFLAGS) $(DEP_CFLAGS) -c $< -o $@
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h examples/cache/*.h tests/lib/*.h) include/replkv.h | deps-build
+$(BUILD)/%.o: %.c $(wildcard lib/*.h examples/cache/*.h tests/lib/*.h tests/sim/*.h) include/replkv.h | deps-build
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(DEP_CFLAGS) $(CHECK_CFLAGS) -Iexamples/cache -Itests/lib -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DEP_CFLAGS) $(CHECK_CFLAGS) -Iexamples/cache -Itests/lib -Itests/sim -c $< -o $@
 
 $(STATIC_LIB): $(LIB_OBJS)
 	@rm -f $@
