@@ -82,6 +82,9 @@ SHARED_LINK := $(BUILD)/libreplkv.so
 CACHE_PARTS := $(BUILD)/libcacheparts.a
 CACHE_BIN := $(if $(CACHE_MAIN_OBJ),$(BUILD)/replkv-cache)
 
+# Keep objects between runs (make would delete them as intermediates).
+.SECONDARY:
+
 .PHONY: all lib check unit-tests integration-tests python-tests install-check \
         export-check demo bench install uninstall deps deps-build clean format \
         tests
@@ -196,7 +199,7 @@ demo: deps all
 	else echo "make demo: the three-node failover demo needs replication and failover," \
 	    "which are not built yet (see README.md, Status)"; exit 1; fi
 
-bench: deps all $(BENCH_BINS)
+bench: deps lib $(BENCH_BINS)
 	@bash tests/bench/run.sh $(BUILD)
 
 # ------------------------------------------------------------------ install
