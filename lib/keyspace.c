@@ -367,6 +367,18 @@ rkv_entry *rkv_ks_find(rkv_ks *ks, uint64_t hash, const void *key,
     return link ? *link : NULL;
 }
 
+rkv_entry *rkv_ks_find_pos(rkv_ks *ks, uint64_t hash, const void *key,
+                           size_t klen, rkv_ks_pos *pos)
+{
+    /* A write is coming: take its rehash step now, so that the position
+     * stays valid for rkv_ks_put_at(). */
+    if (rehashing(ks))
+        rehash_step(ks, ks->count > ks->mask[1] ? STEP_CATCHUP : 1);
+    pos->hash = hash;
+    pos->link = find_link(ks, hash, key, klen);
+    return pos->link ? *pos->link : NULL;
+}
+
 /* Writes header, expiry, key and value into a fresh entry. */
 static void fill(rkv_entry *e, uint32_t lru, const void *key, size_t klen,
                  const void *val, size_t vlen, int64_t expire_at)
@@ -429,22 +441,19 @@ static rkv_entry *replace(rkv_ks *ks, rkv_entry **link, const void *val,
     return e;
 }
 
-rkv_entry *rkv_ks_put(rkv_ks *ks, uint64_t hash, const void *key, size_t klen,
-                      const void *val, size_t vlen, int64_t expire_at,
-                      bool *created)
+rkv_entry *rkv_ks_put_at(rkv_ks *ks, const rkv_ks_pos *pos, const void *key,
+                         size_t klen, const void *val, size_t vlen,
+                         int64_t expire_at, bool *created)
 {
-    size_t size = entry_size(klen, vlen, expire_at != 0);
-    if (!size)
-        return NULL;
-    if (rehashing(ks))
-        rehash_step(ks, ks->count > ks->mask[1] ? STEP_CATCHUP : 1);
-    rkv_entry **link = find_link(ks, hash, key, klen);
-    if (link) {
-        rkv_entry *e = replace(ks, link, val, vlen, expire_at);
+    if (pos->link) {
+        rkv_entry *e = replace(ks, pos->link, val, vlen, expire_at);
         if (e && created)
             *created = false;
         return e;
     }
+    size_t size = entry_size(klen, vlen, expire_at != 0);
+    if (!size)
+        return NULL;
     rkv_entry *e = rkv_slab_alloc(&ks->slab, size);
     if (!e)
         return NULL;
@@ -459,7 +468,7 @@ rkv_entry *rkv_ks_put(rkv_ks *ks, uint64_t hash, const void *key, size_t klen,
     else
         maybe_shrink(ks);
     int t = rehashing(ks) ? 1 : 0;
-    rkv_entry **b = &ks->tab[t][hash & ks->mask[t]];
+    rkv_entry **b = &ks->tab[t][pos->hash & ks->mask[t]];
     e->next = *b;
     *b = e;
     ks->count++;
@@ -467,6 +476,17 @@ rkv_entry *rkv_ks_put(rkv_ks *ks, uint64_t hash, const void *key, size_t klen,
     if (created)
         *created = true;
     return e;
+}
+
+rkv_entry *rkv_ks_put(rkv_ks *ks, uint64_t hash, const void *key, size_t klen,
+                      const void *val, size_t vlen, int64_t expire_at,
+                      bool *created)
+{
+    if (!entry_size(klen, vlen, expire_at != 0))
+        return NULL;
+    rkv_ks_pos pos;
+    rkv_ks_find_pos(ks, hash, key, klen, &pos);
+    return rkv_ks_put_at(ks, &pos, key, klen, val, vlen, expire_at, created);
 }
 
 rkv_entry *rkv_ks_set_expire(rkv_ks *ks, rkv_entry *e, int64_t expire_at)

@@ -50,6 +50,26 @@ rkv_entry *rkv_ks_put(rkv_ks *ks, uint64_t hash, const void *key, size_t klen,
                       const void *val, size_t vlen, int64_t expire_at,
                       bool *created);
 
+/* A place in the table found by rkv_ks_find_pos(): the link that points at
+ * the key's entry, or none. Valid until the next call that modifies the
+ * table (including a find that performs a rehash step). */
+typedef struct rkv_ks_pos {
+    rkv_entry **link; /* NULL when the key is absent */
+    uint64_t hash;
+} rkv_ks_pos;
+
+/* rkv_ks_find() that also remembers where the key is (or is not), so that a
+ * read-modify-write looks the key up once: pass pos to rkv_ks_put_at(). */
+rkv_entry *rkv_ks_find_pos(rkv_ks *ks, uint64_t hash, const void *key,
+                           size_t klen, rkv_ks_pos *pos);
+
+/* rkv_ks_put() at a position from rkv_ks_find_pos() for the same key, with
+ * no table change in between: no second lookup and no second rehash step.
+ * Same results as rkv_ks_put(). */
+rkv_entry *rkv_ks_put_at(rkv_ks *ks, const rkv_ks_pos *pos, const void *key,
+                         size_t klen, const void *val, size_t vlen,
+                         int64_t expire_at, bool *created);
+
 /* Changes an existing entry's expiry (0 removes it). The entry may move:
  * returns its new address, or NULL when out of memory (entry unchanged). */
 rkv_entry *rkv_ks_set_expire(rkv_ks *ks, rkv_entry *e, int64_t expire_at);

@@ -771,6 +771,45 @@ START_TEST(memory_per_key)
 }
 END_TEST
 
+/* One lookup per write: find_pos then put_at, for new and existing keys,
+ * while the table grows (so positions are taken during rehashes). */
+START_TEST(find_pos_then_put_at)
+{
+    rkv_ks *ks = rkv_ks_new(5);
+    char k[32], v[64];
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 50000; i++) {
+            int kl = snprintf(k, sizeof k, "pos:%d", i);
+            int vl = snprintf(v, sizeof v, "r%d-%d", round, i);
+            uint64_t h = rkv_ks_hash(ks, k, (size_t)kl);
+            rkv_ks_pos pos;
+            rkv_entry *e = rkv_ks_find_pos(ks, h, k, (size_t)kl, &pos);
+            ck_assert(round == 0 ? e == NULL : e != NULL);
+            bool created = false;
+            e = rkv_ks_put_at(ks, &pos, k, (size_t)kl, v, (size_t)vl,
+                              i % 3 ? 0 : 4000000000000LL, &created);
+            ck_assert_ptr_nonnull(e);
+            ck_assert(created == (round == 0));
+        }
+    }
+    ck_assert_uint_eq(rkv_ks_count(ks), 50000);
+    for (int i = 0; i < 50000; i++) {
+        int kl = snprintf(k, sizeof k, "pos:%d", i);
+        int vl = snprintf(v, sizeof v, "r1-%d", i);
+        rkv_entry *e = rkv_ks_find(ks, rkv_ks_hash(ks, k, (size_t)kl), k,
+                                   (size_t)kl);
+        ck_assert_ptr_nonnull(e);
+        size_t n;
+        const void *got = rkv_entry_val(e, &n);
+        ck_assert_uint_eq(n, (size_t)vl);
+        ck_assert_mem_eq(got, v, n);
+        ck_assert_int_eq(rkv_entry_expire(e) != 0, i % 3 == 0);
+    }
+    ck_assert_uint_eq(rkv_ks_volatile_count(ks), (50000 + 2) / 3);
+    rkv_ks_free(ks);
+}
+END_TEST
+
 /* ------------------------------------------------------------ model */
 
 /* Value length for model version nv: some large (above the slab classes). */
@@ -863,6 +902,7 @@ static Suite *keyspace_suite(void)
     tcase_add_test(tc, digest_unambiguous);
     tcase_add_test(tc, digest_encoding);
     tcase_add_test(tc, memory_per_key);
+    tcase_add_test(tc, find_pos_then_put_at);
     tcase_add_test(tc, random_against_model);
     suite_add_tcase(s, tc);
     return s;
