@@ -1,0 +1,628 @@
+/*
+ * conf.c - the configuration loader and the server's directive table (see
+ * conf.h). Messages follow redis-server's wording where it has one, and
+ * always carry the file and line so that a bad config never half-starts.
+ */
+#include "conf.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "resp.h"
+#include "util.h"
+
+static const char *const loglevel_names[] = {"debug", "verbose", "notice",
+                                             "warning"};
+
+/* ------------------------------------------------------------ lifecycle */
+
+static char *dup_str(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static void free_bind(cache_conf *c)
+{
+    for (size_t i = 0; i < c->nbind; i++)
+        free(c->bind[i]);
+    free(c->bind);
+    c->bind = NULL;
+    c->nbind = 0;
+}
+
+static bool set_bind(cache_conf *c, int n, char **addrs)
+{
+    char **b = calloc((size_t)n, sizeof *b);
+    if (b == NULL)
+        return false;
+    for (int i = 0; i < n; i++) {
+        b[i] = strdup(addrs[i]);
+        if (b[i] == NULL) {
+            while (i-- > 0)
+                free(b[i]);
+            free(b);
+            return false;
+        }
+    }
+    free_bind(c);
+    c->bind = b;
+    c->nbind = (size_t)n;
+    return true;
+}
+
+bool conf_init(cache_conf *c)
+{
+    memset(c, 0, sizeof *c);
+    c->port = 6379;
+    c->timeout = 0;
+    c->maxclients = 10000;
+    c->loglevel = REPLKV_LOG_NOTICE;
+    c->tcp_backlog = 511;
+    c->tcp_keepalive = 300;
+    c->protected_mode = true;
+    /* Redis leaves normal clients unlimited; a cache that must survive a
+     * client that never reads bounds them, with room for one reply of the
+     * largest value (proto-max-bulk-len, 512mb). */
+    c->obuf_hard = 1024ull * 1024 * 1024;
+    c->obuf_soft = 512ull * 1024 * 1024;
+    c->obuf_soft_seconds = 60;
+    c->query_buf_limit = 1024ull * 1024 * 1024;
+    char *def[] = {"127.0.0.1", "-::1"};
+    c->dir = dup_str(".");
+    return c->dir != NULL && set_bind(c, 2, def);
+}
+
+void conf_free(cache_conf *c)
+{
+    free_bind(c);
+    free(c->requirepass);
+    free(c->logfile);
+    free(c->dir);
+    free(c->pidfile);
+    free(c->config_file);
+    memset(c, 0, sizeof *c);
+}
+
+bool conf_copy(cache_conf *dst, const cache_conf *src)
+{
+    *dst = *src;
+    dst->bind = NULL;
+    dst->nbind = 0;
+    dst->requirepass = dup_str(src->requirepass);
+    dst->logfile = dup_str(src->logfile);
+    dst->dir = dup_str(src->dir);
+    dst->pidfile = dup_str(src->pidfile);
+    dst->config_file = dup_str(src->config_file);
+    bool ok = set_bind(dst, (int)src->nbind, src->bind);
+    if (!ok || (src->requirepass && !dst->requirepass) ||
+        (src->logfile && !dst->logfile) || (src->dir && !dst->dir) ||
+        (src->pidfile && !dst->pidfile) ||
+        (src->config_file && !dst->config_file)) {
+        conf_free(dst);
+        return false;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------ values */
+
+bool conf_parse_bytes(const char *s, uint64_t *out)
+{
+    static const struct {
+        const char *suffix;
+        uint64_t mul;
+    } units[] = {{"", 1},
+                 {"b", 1},
+                 {"k", 1000},
+                 {"kb", 1024},
+                 {"m", 1000 * 1000},
+                 {"mb", 1024 * 1024},
+                 {"g", 1000ull * 1000 * 1000},
+                 {"gb", 1024ull * 1024 * 1024}};
+    if (s == NULL || *s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long n = strtoull(s, &end, 10);
+    if (errno != 0)
+        return false;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcasecmp(end, units[i].suffix) == 0) {
+            if (n > UINT64_MAX / units[i].mul)
+                return false;
+            *out = n * units[i].mul;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int reasonf(char *reason, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int reasonf(char *reason, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, cap, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int parse_ll(const char *s, long long min, long long max,
+                    long long *out, char *reason, size_t cap)
+{
+    long long v = 0;
+    if (!util_str2ll(s, strlen(s), &v))
+        return reasonf(reason, cap,
+                       "argument couldn't be parsed into an integer");
+    if (v < min || v > max)
+        return reasonf(reason, cap,
+                       "argument must be between %lld and %lld inclusive", min,
+                       max);
+    *out = v;
+    return 0;
+}
+
+static int parse_yesno(const char *s, bool *out, char *reason, size_t cap)
+{
+    if (strcasecmp(s, "yes") == 0)
+        *out = true;
+    else if (strcasecmp(s, "no") == 0)
+        *out = false;
+    else
+        return reasonf(reason, cap, "argument must be 'yes' or 'no'");
+    return 0;
+}
+
+static int replace_str(char **field, const char *v, char *reason, size_t cap)
+{
+    char *n = NULL;
+    if (v != NULL && *v != '\0') {
+        n = strdup(v);
+        if (n == NULL)
+            return reasonf(reason, cap, "out of memory");
+    }
+    free(*field);
+    *field = n;
+    return 0;
+}
+
+/* ------------------------------------------------------------ directives */
+
+typedef int (*set_fn)(cache_conf *c, int argc, char **argv, char *reason,
+                      size_t cap);
+
+static int set_port(cache_conf *c, int argc, char **argv, char *r, size_t cap)
+{
+    (void)argc;
+    long long v = 0;
+    if (parse_ll(argv[1], 0, 65535, &v, r, cap) < 0)
+        return -1;
+    c->port = (int)v;
+    return 0;
+}
+
+static bool valid_addr(const char *a)
+{
+    if (*a == '-')
+        a++;
+    if (strcmp(a, "*") == 0 || strcmp(a, "::*") == 0)
+        return true;
+    unsigned char buf[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET, a, buf) == 1 || inet_pton(AF_INET6, a, buf) == 1;
+}
+
+static int set_bindd(cache_conf *c, int argc, char **argv, char *r, size_t cap)
+{
+    if (argc - 1 > 16)
+        return reasonf(r, cap, "Too many bind addresses specified.");
+    for (int i = 1; i < argc; i++)
+        if (!valid_addr(argv[i]))
+            return reasonf(r, cap, "'%s' is not an IPv4 or IPv6 address",
+                           argv[i]);
+    if (!set_bind(c, argc - 1, argv + 1))
+        return reasonf(r, cap, "out of memory");
+    return 0;
+}
+
+static int set_requirepass(cache_conf *c, int argc, char **argv, char *r,
+                           size_t cap)
+{
+    (void)argc;
+    return replace_str(&c->requirepass, argv[1], r, cap);
+}
+
+static int set_timeout(cache_conf *c, int argc, char **argv, char *r,
+                       size_t cap)
+{
+    (void)argc;
+    return parse_ll(argv[1], 0, 2147483647LL, &c->timeout, r, cap);
+}
+
+static int set_maxclients(cache_conf *c, int argc, char **argv, char *r,
+                          size_t cap)
+{
+    (void)argc;
+    return parse_ll(argv[1], 1, 1000000, &c->maxclients, r, cap);
+}
+
+static int set_logfile(cache_conf *c, int argc, char **argv, char *r,
+                       size_t cap)
+{
+    (void)argc;
+    if (argv[1][0] != '\0') {
+        /* Like redis-server: refuse to start with a log we cannot write. */
+        FILE *f = fopen(argv[1], "a");
+        if (f == NULL)
+            return reasonf(r, cap, "Can't open the log file: %s",
+                           strerror(errno));
+        fclose(f);
+    }
+    return replace_str(&c->logfile, argv[1], r, cap);
+}
+
+static int parse_loglevel(const char *s, int *out)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcasecmp(s, loglevel_names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    return -1;
+}
+
+static int set_loglevel(cache_conf *c, int argc, char **argv, char *r,
+                        size_t cap)
+{
+    (void)argc;
+    if (parse_loglevel(argv[1], &c->loglevel) < 0)
+        return reasonf(r, cap, "Invalid log level. Must be one of debug, "
+                               "verbose, notice, warning");
+    return 0;
+}
+
+static int set_daemonize(cache_conf *c, int argc, char **argv, char *r,
+                         size_t cap)
+{
+    (void)c;
+    (void)argc;
+    bool v = false;
+    if (parse_yesno(argv[1], &v, r, cap) < 0)
+        return -1;
+    if (v)
+        return reasonf(r, cap, "'daemonize yes' is not supported by this "
+                               "build: run replkv-cache under a supervisor");
+    return 0;
+}
+
+static int set_dir(cache_conf *c, int argc, char **argv, char *r, size_t cap)
+{
+    (void)argc;
+    struct stat st;
+    if (stat(argv[1], &st) != 0)
+        return reasonf(r, cap, "Can't chdir to '%s': %s", argv[1],
+                       strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return reasonf(r, cap, "Can't chdir to '%s': %s", argv[1],
+                       strerror(ENOTDIR));
+    return replace_str(&c->dir, argv[1], r, cap);
+}
+
+static int set_pidfile(cache_conf *c, int argc, char **argv, char *r,
+                       size_t cap)
+{
+    (void)argc;
+    return replace_str(&c->pidfile, argv[1], r, cap);
+}
+
+static int set_backlog(cache_conf *c, int argc, char **argv, char *r,
+                       size_t cap)
+{
+    (void)argc;
+    return parse_ll(argv[1], 0, 65535, &c->tcp_backlog, r, cap);
+}
+
+static int set_keepalive(cache_conf *c, int argc, char **argv, char *r,
+                         size_t cap)
+{
+    (void)argc;
+    return parse_ll(argv[1], 0, 2147483647LL, &c->tcp_keepalive, r, cap);
+}
+
+static int set_protected(cache_conf *c, int argc, char **argv, char *r,
+                         size_t cap)
+{
+    (void)argc;
+    return parse_yesno(argv[1], &c->protected_mode, r, cap);
+}
+
+static int set_obuf(cache_conf *c, int argc, char **argv, char *r, size_t cap)
+{
+    if ((argc - 1) % 4 != 0)
+        return reasonf(r, cap, "Wrong number of arguments in buffer limit "
+                               "configuration.");
+    for (int i = 1; i < argc; i += 4) {
+        if (strcasecmp(argv[i], "normal") != 0)
+            return reasonf(r, cap,
+                           "class '%s': only the 'normal' class exists in "
+                           "this build (replication/failover/persistence "
+                           "not built)",
+                           argv[i]);
+        uint64_t hard, soft;
+        long long secs;
+        if (!conf_parse_bytes(argv[i + 1], &hard) ||
+            !conf_parse_bytes(argv[i + 2], &soft) ||
+            !util_str2ll(argv[i + 3], strlen(argv[i + 3]), &secs) || secs < 0)
+            return reasonf(r, cap, "Error in hard, soft or soft_seconds "
+                                   "setting in buffer limit configuration.");
+        c->obuf_hard = hard;
+        c->obuf_soft = soft;
+        c->obuf_soft_seconds = secs;
+    }
+    return 0;
+}
+
+static int set_qbuf(cache_conf *c, int argc, char **argv, char *r, size_t cap)
+{
+    (void)argc;
+    uint64_t v;
+    if (!conf_parse_bytes(argv[1], &v))
+        return reasonf(r, cap, "argument must be a memory value");
+    if (v < 1024 * 1024 || v > 4ull * 1024 * 1024 * 1024)
+        return reasonf(r, cap, "argument must be between 1mb and 4gb");
+    c->query_buf_limit = v;
+    return 0;
+}
+
+static int set_save(cache_conf *c, int argc, char **argv, char *r, size_t cap)
+{
+    (void)c;
+    if (argc == 2 && argv[1][0] == '\0')
+        return 0; /* save "": no snapshots, which is the truth */
+    return reasonf(r, cap, "'save' is not supported yet by this build "
+                           "(replication/failover/persistence not built)");
+}
+
+typedef struct directive {
+    const char *name;
+    int min_argc, max_argc; /* counting the name; max -1 = any */
+    set_fn set;
+    bool runtime;
+} directive;
+
+static const directive directives[] = {
+    {"port", 2, 2, set_port, true},
+    {"bind", 2, -1, set_bindd, true},
+    {"requirepass", 2, 2, set_requirepass, true},
+    {"timeout", 2, 2, set_timeout, true},
+    {"maxclients", 2, 2, set_maxclients, true},
+    {"logfile", 2, 2, set_logfile, false},
+    {"loglevel", 2, 2, set_loglevel, true},
+    {"daemonize", 2, 2, set_daemonize, false},
+    {"dir", 2, 2, set_dir, true},
+    {"pidfile", 2, 2, set_pidfile, false},
+    {"tcp-backlog", 2, 2, set_backlog, false},
+    {"tcp-keepalive", 2, 2, set_keepalive, true},
+    {"protected-mode", 2, 2, set_protected, true},
+    {"client-output-buffer-limit", 5, -1, set_obuf, true},
+    {"client-query-buffer-limit", 2, 2, set_qbuf, true},
+    {"save", 2, -1, set_save, true},
+};
+
+#define NDIRECTIVES (sizeof directives / sizeof directives[0])
+
+static const directive *find_directive(const char *name)
+{
+    for (size_t i = 0; i < NDIRECTIVES; i++)
+        if (strcasecmp(name, directives[i].name) == 0)
+            return &directives[i];
+    return NULL;
+}
+
+static const char *const lib_options[] = {
+    "maxmemory", "maxmemory-policy", "maxmemory-samples", "proto-max-bulk-len",
+    "hz", NULL};
+
+bool conf_is_lib_option(const char *name)
+{
+    for (int i = 0; lib_options[i]; i++)
+        if (strcasecmp(name, lib_options[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Directives of Redis features that this build does not have yet. They are
+ * refused by name: accepting them silently would let an operator believe a
+ * replica or an append-only file exists. */
+bool conf_unsupported(const char *name)
+{
+    static const char *const exact[] = {
+        "replicaof", "slaveof", "masterauth", "masteruser", "sentinel",
+        "appendonly", "appendfsync", "appendfilename", "appenddirname",
+        "dbfilename", "metrics-port", "no-appendfsync-on-rewrite",
+        "stop-writes-on-bgsave-error", "min-replicas-to-write",
+        "min-replicas-max-lag", "min-slaves-to-write", "min-slaves-max-lag",
+        "failover-timeout", "down-after-milliseconds", "parallel-syncs",
+        "quorum", NULL};
+    static const char *const prefixes[] = {"repl-", "replica-", "slave-",
+                                           "aof-", "auto-aof-", "rdb",
+                                           "sentinel-", NULL};
+    for (int i = 0; exact[i]; i++)
+        if (strcasecmp(name, exact[i]) == 0)
+            return true;
+    for (int i = 0; prefixes[i]; i++)
+        if (strncasecmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+int conf_apply(cache_conf *c, replkv_opts *o, int argc, char **argv,
+               char *reason, size_t cap)
+{
+    if (argc < 1)
+        return reasonf(reason, cap, "empty directive");
+    const char *name = argv[0];
+    bool save_points = strcasecmp(name, "save") == 0 &&
+                       !(argc == 2 && argv[1][0] == '\0');
+    if (conf_unsupported(name) || save_points)
+        return reasonf(reason, cap,
+                       "'%s' is not supported yet by this build "
+                       "(replication/failover/persistence not built)",
+                       name);
+    if (conf_is_lib_option(name)) {
+        if (argc != 2)
+            return reasonf(reason, cap,
+                           "'%s': Bad directive or wrong number of arguments",
+                           name);
+        if (o != NULL && replkv_opts_set(o, name, argv[1]) != 0)
+            return reasonf(reason, cap, "%s", replkv_last_error());
+        return 0;
+    }
+    const directive *d = find_directive(name);
+    if (d == NULL || argc < d->min_argc ||
+        (d->max_argc >= 0 && argc > d->max_argc))
+        return reasonf(reason, cap,
+                       "'%s': Bad directive or wrong number of arguments",
+                       name);
+    char why[512];
+    why[0] = '\0';
+    if (d->set(c, argc, argv, why, sizeof why) < 0)
+        return reasonf(reason, cap, "'%s': %s", d->name, why);
+    /* The library logs at the server's level too. */
+    if (strcasecmp(name, "loglevel") == 0 && o != NULL &&
+        replkv_opts_set(o, "loglevel", loglevel_names[c->loglevel]) != 0)
+        return reasonf(reason, cap, "%s", replkv_last_error());
+    return 0;
+}
+
+/* ------------------------------------------------------------ runtime */
+
+static const conf_param params[] = {
+    {"port", true},
+    {"bind", true},
+    {"requirepass", true},
+    {"timeout", true},
+    {"maxclients", true},
+    {"logfile", false},
+    {"loglevel", true},
+    {"daemonize", false},
+    {"dir", true},
+    {"pidfile", false},
+    {"tcp-backlog", false},
+    {"tcp-keepalive", true},
+    {"protected-mode", true},
+    {"client-output-buffer-limit", true},
+    {"client-query-buffer-limit", true},
+    {"save", true},
+    {"appendonly", false},
+    {"databases", false},
+    {NULL, false},
+};
+
+const conf_param *conf_params(void)
+{
+    return params;
+}
+
+int conf_get(const cache_conf *c, const char *name, char *buf, size_t cap)
+{
+    if (cap == 0)
+        return -1;
+    buf[0] = '\0';
+    if (strcasecmp(name, "port") == 0)
+        snprintf(buf, cap, "%d", c->port);
+    else if (strcasecmp(name, "bind") == 0) {
+        size_t off = 0;
+        for (size_t i = 0; i < c->nbind && off < cap; i++)
+            off += (size_t)snprintf(buf + off, cap - off, "%s%s",
+                                    i ? " " : "", c->bind[i]);
+    } else if (strcasecmp(name, "requirepass") == 0)
+        snprintf(buf, cap, "%s", c->requirepass ? c->requirepass : "");
+    else if (strcasecmp(name, "timeout") == 0)
+        snprintf(buf, cap, "%lld", c->timeout);
+    else if (strcasecmp(name, "maxclients") == 0)
+        snprintf(buf, cap, "%lld", c->maxclients);
+    else if (strcasecmp(name, "logfile") == 0)
+        snprintf(buf, cap, "%s", c->logfile ? c->logfile : "");
+    else if (strcasecmp(name, "loglevel") == 0)
+        snprintf(buf, cap, "%s", loglevel_names[c->loglevel]);
+    else if (strcasecmp(name, "daemonize") == 0)
+        snprintf(buf, cap, "no");
+    else if (strcasecmp(name, "dir") == 0) {
+        char *abs = c->dir ? realpath(c->dir, NULL) : NULL;
+        snprintf(buf, cap, "%s", abs ? abs : (c->dir ? c->dir : ""));
+        free(abs);
+    } else if (strcasecmp(name, "pidfile") == 0)
+        snprintf(buf, cap, "%s", c->pidfile ? c->pidfile : "");
+    else if (strcasecmp(name, "tcp-backlog") == 0)
+        snprintf(buf, cap, "%lld", c->tcp_backlog);
+    else if (strcasecmp(name, "tcp-keepalive") == 0)
+        snprintf(buf, cap, "%lld", c->tcp_keepalive);
+    else if (strcasecmp(name, "protected-mode") == 0)
+        snprintf(buf, cap, "%s", c->protected_mode ? "yes" : "no");
+    else if (strcasecmp(name, "client-output-buffer-limit") == 0)
+        snprintf(buf, cap, "normal %" PRIu64 " %" PRIu64 " %lld", c->obuf_hard,
+                 c->obuf_soft, c->obuf_soft_seconds);
+    else if (strcasecmp(name, "client-query-buffer-limit") == 0)
+        snprintf(buf, cap, "%" PRIu64, c->query_buf_limit);
+    else if (strcasecmp(name, "save") == 0)
+        buf[0] = '\0';
+    else if (strcasecmp(name, "appendonly") == 0)
+        snprintf(buf, cap, "no");
+    else if (strcasecmp(name, "databases") == 0)
+        snprintf(buf, cap, "1");
+    else
+        return -1;
+    return 0;
+}
+
+int conf_set(cache_conf *c, const char *name, const char *value, char *reason,
+             size_t cap)
+{
+    const directive *d = find_directive(name);
+    if (d == NULL || !d->runtime)
+        return reasonf(reason, cap, "parameter can't be set at runtime");
+    char *copy = strdup(value);
+    if (copy == NULL)
+        return reasonf(reason, cap, "out of memory");
+    int n = 1;
+    char **w = NULL;
+    if (d->max_argc == 2) {
+        /* One-word directives take the value as it is, blanks and all. */
+        w = calloc(3, sizeof *w);
+        if (w != NULL) {
+            w[0] = (char *)d->name;
+            w[1] = copy;
+            n = 2;
+        }
+    } else {
+        w = calloc(strlen(value) + 2, sizeof *w);
+        if (w != NULL) {
+            w[0] = (char *)d->name;
+            for (char *save = NULL, *t = strtok_r(copy, " ", &save); t;
+                 t = strtok_r(NULL, " ", &save))
+                w[n++] = t;
+            if (n == 1 && strcmp(d->name, "save") == 0)
+                w[n++] = "";
+        }
+    }
+    int rc;
+    if (w == NULL)
+        rc = reasonf(reason, cap, "out of memory");
+    else if (n < d->min_argc || (d->max_argc >= 0 && n > d->max_argc))
+        rc = reasonf(reason, cap, "wrong number of arguments");
+    else
+        rc = d->set(c, n, w, reason, cap);
+    free(w);
+    free(copy);
+    return rc;
+}

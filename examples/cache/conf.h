@@ -1,0 +1,110 @@
+/*
+ * conf.h - replkv-cache's configuration: a redis.conf-style file (quoted
+ * arguments, '#' comments, include), the same directives as --name value
+ * flags on the command line, and runtime changes through CONFIG SET.
+ *
+ * The server's own directives live in cache_conf; the library's (maxmemory,
+ * hz, ...) are handed to replkv_opts_set() as they are read, so a bad value
+ * is reported with its file and line. Directives of features this build
+ * does not have yet (replication, failover, persistence) are refused by
+ * name instead of being silently ignored.
+ */
+#ifndef CACHE_CONF_H
+#define CACHE_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "replkv.h"
+
+typedef struct cache_conf {
+    int port;              /* 0 = do not listen on TCP */
+    char **bind;           /* addresses; a leading '-' marks one optional */
+    size_t nbind;
+    char *requirepass;     /* NULL: no password */
+    long long timeout;     /* idle seconds before a client is closed, 0 = never */
+    long long maxclients;
+    char *logfile;         /* NULL or "": stderr */
+    int loglevel;          /* replkv_log_level */
+    char *dir;             /* working directory for later persistence */
+    char *pidfile;         /* NULL: none */
+    long long tcp_backlog;
+    long long tcp_keepalive; /* seconds, 0 = off */
+    bool protected_mode;
+    /* client-output-buffer-limit normal <hard> <soft> <soft-seconds> */
+    uint64_t obuf_hard, obuf_soft;
+    long long obuf_soft_seconds;
+    uint64_t query_buf_limit; /* client-query-buffer-limit */
+    char *config_file;        /* absolute path of the main file, or NULL */
+} cache_conf;
+
+/* Defaults: port 6379, bind 127.0.0.1 -::1, timeout 0, maxclients 10000,
+ * loglevel notice, client-output-buffer-limit normal 1gb 512mb 60. Returns
+ * false when out of memory. */
+bool conf_init(cache_conf *c);
+void conf_free(cache_conf *c);
+/* A deep copy of src into dst (dst uninitialised). False when out of
+ * memory. */
+bool conf_copy(cache_conf *dst, const cache_conf *src);
+
+/* Error output of the loaders: "<file>:<line>: <reason>". */
+typedef struct conf_error {
+    char msg[1024];
+} conf_error;
+
+/* Applies one directive (words[0] is its name, any case) to c and, for the
+ * library's options, to o (which may be NULL to check the library's names
+ * only through c). Returns 0, or -1 with the reason in reason. */
+int conf_apply(cache_conf *c, replkv_opts *o, int argc, char **argv,
+               char *reason, size_t cap);
+
+/* Parses text (a whole file's contents) named name for messages. include
+ * directives read further files (depth at most 16). Returns 0 or -1 with
+ * err set to "<name>:<line>: <reason>". */
+int conf_load_string(cache_conf *c, replkv_opts *o, const char *name,
+                     const char *text, conf_error *err);
+
+/* Reads and parses the file at path ("-" reads standard input). */
+int conf_load_file(cache_conf *c, replkv_opts *o, const char *path,
+                   conf_error *err);
+
+/* The command line of replkv-cache, without argv[0]: an optional config
+ * file first (or "-" for standard input), then --name value... pairs, each
+ * applied as a directive after the file, as redis-server does. Errors name
+ * the flag as "command line:<n>". Returns 0, -1 on error, or 1 when a
+ * --help / --version flag was handled (the caller exits 0). */
+int conf_load_args(cache_conf *c, replkv_opts *o, int argc, char **argv,
+                   conf_error *err);
+
+/* Server directives that CONFIG SET may change at runtime and CONFIG GET
+ * shows. Each name's value is formatted as CONFIG GET shows it. */
+typedef struct conf_param {
+    const char *name;
+    bool runtime; /* CONFIG SET allowed */
+} conf_param;
+
+/* The server's own parameters, NULL-name terminated. */
+const conf_param *conf_params(void);
+
+/* Formats parameter name's value into buf. Returns 0, or -1 if name is not
+ * a server parameter. */
+int conf_get(const cache_conf *c, const char *name, char *buf, size_t cap);
+
+/* Sets one parameter from a CONFIG SET value (split on blanks for the
+ * directives that take several words, as Redis does). Returns 0 or -1 with
+ * reason. Library options are not handled here. */
+int conf_set(cache_conf *c, const char *name, const char *value, char *reason,
+             size_t cap);
+
+/* True if name is the directive of a feature this build does not have yet
+ * (replication, failover, persistence). */
+bool conf_unsupported(const char *name);
+
+/* True if name is one of the library's options (passed to replkv_*). */
+bool conf_is_lib_option(const char *name);
+
+/* Parses a redis.conf memory size ("100mb", "1gb", "4096"). */
+bool conf_parse_bytes(const char *s, uint64_t *out);
+
+#endif /* CACHE_CONF_H */

@@ -1,0 +1,166 @@
+/*
+ * main.c - replkv-cache's entry point: read the configuration (file and
+ * --flags, like redis-server), open the library node, run the server on
+ * the main thread's libuv loop until SHUTDOWN, SIGTERM or SIGINT, then close
+ * everything in order and exit 0.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "conf.h"
+#include "log.h"
+#include "server.h"
+
+/* Descriptors the process needs besides its clients: listeners, the log,
+ * the library's loop and a margin, as redis-server's CONFIG_MIN_RESERVED_FDS. */
+#define RESERVED_FDS 32
+
+/* Raises the descriptor limit to fit maxclients, or lowers maxclients to
+ * what the limit allows, as redis-server does at startup. */
+static void adjust_open_files(cache_conf *conf, cache_log *log)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = (rlim_t)conf->maxclients + RESERVED_FDS;
+    if (rl.rlim_cur >= want)
+        return;
+    struct rlimit nl = rl;
+    nl.rlim_cur = want <= rl.rlim_max ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &nl) == 0 && nl.rlim_cur >= want)
+        return;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    long long fit = (long long)rl.rlim_cur - RESERVED_FDS;
+    if (fit < 1)
+        fit = 1;
+    log_msg(log, LOG_WARNING,
+            "You requested maxclients of %lld requiring at least %llu max "
+            "file descriptors. Server can't set maximum open files to %llu "
+            "because of OS error: %s. Current maximum open files is %llu. "
+            "maxclients has been reduced to %lld to compensate for low "
+            "ulimit.",
+            conf->maxclients, (unsigned long long)want,
+            (unsigned long long)want, strerror(errno),
+            (unsigned long long)rl.rlim_cur, fit);
+    conf->maxclients = fit;
+}
+
+static void write_pidfile(const char *path, cache_log *log)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        log_msg(log, LOG_WARNING, "Failed to write PID file %s: %s", path,
+                strerror(errno));
+        return;
+    }
+    fprintf(f, "%d\n", (int)getpid());
+    fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+
+    cache_log log;
+    log_init(&log);
+    cache_conf conf;
+    replkv_opts *opts = replkv_opts_new();
+    if (opts == NULL || !conf_init(&conf)) {
+        fprintf(stderr, "replkv-cache: out of memory\n");
+        return 1;
+    }
+    conf_error err;
+    memset(&err, 0, sizeof err);
+    int rc = conf_load_args(&conf, opts, argc - 1, argv + 1, &err);
+    if (rc == 1) {
+        fputs(err.msg, stdout);
+        conf_free(&conf);
+        replkv_opts_free(opts);
+        return 0;
+    }
+    if (rc < 0) {
+        fprintf(stderr,
+                "\n*** FATAL CONFIG FILE ERROR (replkv-cache %s) ***\n%s\n",
+                REPLKV_VERSION_STRING, err.msg);
+        conf_free(&conf);
+        replkv_opts_free(opts);
+        return 1;
+    }
+    if (argc == 1 || strncmp(argv[1], "--", 2) == 0)
+        fprintf(stderr, "Warning: no config file specified, using the "
+                        "default config. In order to specify a config file "
+                        "use %s /path/to/replkv.conf\n",
+                argv[0]);
+    rc = log_open(&log, conf.logfile);
+    if (rc < 0) {
+        fprintf(stderr, "Can't open the log file %s: %s\n", conf.logfile,
+                strerror(-rc));
+        conf_free(&conf);
+        replkv_opts_free(opts);
+        return 1;
+    }
+    log_set_level(&log, conf.loglevel);
+    replkv_opts_set_log(opts, log_from_lib, &log);
+    log_msg(&log, LOG_NOTICE, "oO0OoO0OoO0Oo replkv-cache is starting oO0OoO0OoO0Oo");
+    log_msg(&log, LOG_NOTICE,
+            "replkv-cache version=%s, libreplkv=%s, bits=%d, pid=%d, just "
+            "started",
+            REPLKV_VERSION_STRING, replkv_version_string(),
+            (int)(sizeof(void *) * 8), (int)getpid());
+    if (conf.config_file)
+        log_msg(&log, LOG_NOTICE, "Configuration loaded from %s",
+                conf.config_file);
+    adjust_open_files(&conf, &log);
+
+    replkv_t *kv = NULL;
+    rc = replkv_open(opts, &kv);
+    replkv_opts_free(opts);
+    if (rc != 0) {
+        log_msg(&log, LOG_WARNING, "Could not open the keyspace: %s (%s)",
+                replkv_strerror(rc), replkv_last_error());
+        conf_free(&conf);
+        log_close(&log);
+        return 1;
+    }
+
+    char *pidfile = conf.pidfile ? strdup(conf.pidfile) : NULL;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    cache_server *srv = calloc(1, sizeof *srv);
+    int exit_code = 0;
+    if (srv == NULL || server_start(srv, &loop, &conf, kv, &log) != 0) {
+        exit_code = 1;
+        conf_free(&conf);
+    } else {
+        if (pidfile)
+            write_pidfile(pidfile, &log);
+        log_msg(&log, LOG_NOTICE, "Ready to accept connections");
+        uv_run(&loop, UV_RUN_DEFAULT);
+        log_msg(&log, LOG_NOTICE, "Closing connections and the keyspace...");
+    }
+    if (srv != NULL)
+        server_stop(srv);
+    /* Let every close callback run, then release the loop. */
+    for (int i = 0; i < 1000 && uv_run(&loop, UV_RUN_NOWAIT) != 0; i++)
+        ;
+    if (uv_loop_close(&loop) != 0)
+        log_msg(&log, LOG_WARNING, "libuv loop still had handles at exit");
+    free(srv);
+    replkv_close(kv);
+    if (pidfile) {
+        unlink(pidfile);
+        free(pidfile);
+    }
+    if (exit_code == 0)
+        log_msg(&log, LOG_WARNING, "replkv-cache is now ready to exit, bye "
+                                   "bye...");
+    log_close(&log);
+    return exit_code;
+}

@@ -1,0 +1,176 @@
+/*
+ * server.h - the replkv-cache server: its state, its clients and the libuv
+ * I/O that moves RESP between sockets and the command table. Everything
+ * here runs on the main thread's loop; the library runs its own thread and
+ * every replkv_* data call made from here is thread-safe and non-blocking.
+ *
+ * Memory per client is small while it is idle: requests are read into one
+ * shared buffer and replies built in one shared buffer; a client gets
+ * buffers of its own only while it has a partial request or unsent output.
+ */
+#ifndef CACHE_SERVER_H
+#define CACHE_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "conf.h"
+#include "log.h"
+#include "reply.h"
+#include "replkv.h"
+#include "resp.h"
+
+#define CACHE_READ_CHUNK (16 * 1024)
+#define CACHE_SHARED_READ_BUF (64 * 1024)
+/* Stop reading a client's requests while this much of its output is unsent:
+ * a client that does not read its replies cannot make the server buffer
+ * without bound, and TCP pushes back on it. */
+#define CACHE_PAUSE_OUTPUT (1024 * 1024)
+#define CACHE_MAX_NAME 128
+
+/* Client flags. */
+#define CF_AUTHED 0x01u
+#define CF_CLOSE_AFTER_REPLY 0x02u
+#define CF_CLOSING 0x04u
+#define CF_PAUSED 0x08u  /* reading stopped by back-pressure */
+#define CF_WRITING 0x10u /* wbuf is in flight */
+#define CF_IN_BATCH 0x20u
+#define CF_PROTO_ERROR 0x40u
+
+typedef struct cache_server cache_server;
+
+typedef struct cache_client {
+    uv_tcp_t tcp;
+    cache_server *srv;
+    struct cache_client *prev, *next;
+    uint64_t id;
+    unsigned flags;
+    int fd;
+
+    resp_parser parser;
+    char *qbuf; /* private query buffer, only while a request is partial */
+    size_t qlen, qcap;
+
+    /* The request being executed: argv[i] points into the read buffer. */
+    size_t argc;
+    char **argv;
+    size_t *argvlen;
+
+    rbuf *reply; /* where replies go now: the shared batch buffer or obuf */
+    rbuf obuf;   /* output waiting for the write in flight to finish */
+    rbuf wbuf;   /* output in flight */
+    uv_write_t wreq;
+    uint64_t obuf_soft_since; /* ms when the soft limit was first passed */
+
+    char name[CACHE_MAX_NAME + 1];
+    char addr[64], laddr[64];
+    uint64_t ctime_ms, last_ms;
+    int lastcmd; /* index into the command table, -1 = none */
+    uint64_t bytes_in, bytes_out, cmds;
+} cache_client;
+
+typedef struct cache_listener {
+    uv_tcp_t tcp;
+    cache_server *srv;
+    char addr[64];
+    bool closing;
+} cache_listener;
+
+/* Per command counters, for INFO commandstats. */
+typedef struct cmd_stat {
+    uint64_t calls, usec, failed, rejected;
+} cmd_stat;
+
+#define CACHE_MAX_ERRSTATS 64
+
+struct cache_server {
+    uv_loop_t *loop;
+    replkv_t *kv;
+    cache_conf conf;
+    cache_log *log;
+    char run_id[41];
+
+    cache_listener **listeners;
+    size_t nlisteners;
+
+    cache_client *clients; /* every connected client, newest first */
+    size_t nclients;
+    uint64_t next_client_id;
+
+    /* The request being read is parsed out of this shared buffer unless its
+     * client has a private one. */
+    char *readbuf;
+    size_t readbuf_cap;
+    /* Replies of one read batch, written with one uv_try_write. */
+    rbuf batch;
+    /* Argument vectors of the request being executed. */
+    char **argv;
+    size_t *argvlen;
+    size_t argv_cap;
+
+    /* Command lookup: open addressing over lowercased names. */
+    int16_t cmd_slots[512];
+    cmd_stat *cmd_stats;
+
+    uv_timer_t cron;
+    uv_signal_t sigterm, sigint;
+    bool shutting_down;
+    int exit_code;
+
+    uint64_t max_bulk; /* proto-max-bulk-len, for the parsers */
+    uint64_t start_ms, start_wall_ms;
+    uint64_t stat_connections, stat_rejected_conn, stat_commands;
+    uint64_t stat_net_in, stat_net_out, stat_errors;
+    uint64_t stat_expired_clients, stat_obuf_closed, stat_qbuf_closed;
+    /* instantaneous_ops_per_sec: samples over the last 16 cron seconds. */
+    uint64_t ops_samples[16];
+    int ops_idx;
+    uint64_t ops_last_count, ops_last_ms;
+    struct {
+        char prefix[32];
+        uint64_t count;
+    } errstats[CACHE_MAX_ERRSTATS];
+    size_t nerrstats;
+};
+
+/* Sets srv up on loop with conf (taken over: srv owns it from here) and the
+ * open node kv, binds the listeners and starts the cron and the signal
+ * handlers. Returns 0 or -1 after logging why. */
+int server_start(cache_server *srv, uv_loop_t *loop, cache_conf *conf,
+                 replkv_t *kv, cache_log *log);
+
+/* Closes every handle (listeners, clients, timers, signals) and frees what
+ * server_start() allocated. Run the loop afterwards until it has no
+ * handles. */
+void server_stop(cache_server *srv);
+
+/* Asks the server to shut down: stops accepting, closes clients and makes
+ * uv_run() return. */
+void server_request_shutdown(cache_server *srv, const char *why);
+
+/* Binds the listeners for conf (port, bind). On success the old ones are
+ * closed; on failure the old ones stay and reason says why. */
+int server_rebind(cache_server *srv, const cache_conf *conf, char *reason,
+                  size_t cap);
+
+/* Closes c (now, or once its output is written when graceful). */
+void client_close(cache_client *c, bool graceful);
+
+/* Bytes of output c has not had written yet. */
+size_t client_pending_output(const cache_client *c);
+
+/* client.c: starts reading a new client's requests (0 or a libuv error). */
+int client_start_reading(cache_client *c);
+/* client.c: the uv_close callback that frees a client. */
+void client_on_close(uv_handle_t *h);
+/* client.c: closes c if its unsent output passed the configured limits. */
+void client_check_output_limits(cache_client *c);
+/* client.c: makes room for n arguments in the shared argument vectors. */
+bool client_argv_reserve(cache_server *srv, size_t n);
+
+/* Counts an error reply by its prefix (INFO errorstats). */
+void server_count_error(cache_server *srv, const char *msg);
+
+#endif /* CACHE_SERVER_H */

@@ -1,0 +1,260 @@
+/*
+ * check_cache_conf.c - replkv-cache's configuration loader: quoting and
+ * comments, every bad line reported with its file and line number, the
+ * directives of features not built yet refused by name, include, command
+ * line flags, and CONFIG GET / SET formatting.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+
+static cache_conf conf;
+static replkv_opts *opts;
+static conf_error err;
+
+static void setup(void)
+{
+    ck_assert(conf_init(&conf));
+    opts = replkv_opts_new();
+    ck_assert_ptr_nonnull(opts);
+    memset(&err, 0, sizeof err);
+}
+
+static void teardown(void)
+{
+    conf_free(&conf);
+    replkv_opts_free(opts);
+}
+
+static int load(const char *text)
+{
+    return conf_load_string(&conf, opts, "test.conf", text, &err);
+}
+
+START_TEST(test_defaults)
+{
+    ck_assert_int_eq(conf.port, 6379);
+    ck_assert_uint_eq(conf.nbind, 2);
+    ck_assert_str_eq(conf.bind[0], "127.0.0.1");
+    ck_assert_ptr_null(conf.requirepass);
+    ck_assert_int_eq(conf.maxclients, 10000);
+}
+END_TEST
+
+START_TEST(test_quoting_and_comments)
+{
+    const char *text = "# a comment\n"
+                       "   \n"
+                       "port 7000   \r\n"
+                       "requirepass \"pa ss\\\"word\\x21\"\n"
+                       "  # indented comment\n"
+                       "bind 127.0.0.1 '::1'\n"
+                       "TIMEOUT 30\n"
+                       "maxmemory 100mb\n"
+                       "maxmemory-policy allkeys-lru\n"
+                       "loglevel warning\n"
+                       "save \"\"\n"
+                       "client-output-buffer-limit normal 10mb 5mb 10\n";
+    ck_assert_int_eq(load(text), 0);
+    ck_assert_int_eq(conf.port, 7000);
+    ck_assert_str_eq(conf.requirepass, "pa ss\"word!");
+    ck_assert_uint_eq(conf.nbind, 2);
+    ck_assert_str_eq(conf.bind[1], "::1");
+    ck_assert_int_eq(conf.timeout, 30);
+    ck_assert_int_eq(conf.loglevel, REPLKV_LOG_WARNING);
+    ck_assert_uint_eq(conf.obuf_hard, 10ull * 1024 * 1024);
+    char v[64];
+    ck_assert_int_eq(replkv_opts_get(opts, "maxmemory", v, sizeof v, NULL), 0);
+    ck_assert_str_eq(v, "104857600");
+    ck_assert_int_eq(replkv_opts_get(opts, "maxmemory-policy", v, sizeof v,
+                                     NULL),
+                     0);
+    ck_assert_str_eq(v, "allkeys-lru");
+    ck_assert_int_eq(replkv_opts_get(opts, "loglevel", v, sizeof v, NULL), 0);
+    ck_assert_str_eq(v, "warning");
+}
+END_TEST
+
+START_TEST(test_bad_lines)
+{
+    struct {
+        const char *text, *want;
+    } cases[] = {
+        {"port 7000\nport abc\n",
+         "test.conf:2: 'port': argument couldn't be parsed into an integer"},
+        {"\n\n\nport 70000\n",
+         "test.conf:4: 'port': argument must be between 0 and 65535 "
+         "inclusive"},
+        {"port 1 2\n", "test.conf:1: 'port': Bad directive or wrong number "
+                       "of arguments"},
+        {"nosuchthing yes\n", "test.conf:1: 'nosuchthing': Bad directive or "
+                              "wrong number of arguments"},
+        {"requirepass \"abc\n", "test.conf:1: Unbalanced quotes in "
+                                "configuration line"},
+        {"bind 127.0.0.1 not-an-ip\n",
+         "test.conf:1: 'bind': 'not-an-ip' is not an IPv4 or IPv6 address"},
+        {"daemonize yes\n", "test.conf:1: 'daemonize': 'daemonize yes' is not "
+                            "supported by this build: run replkv-cache under "
+                            "a supervisor"},
+        {"loglevel loud\n", "test.conf:1: 'loglevel': Invalid log level. Must "
+                            "be one of debug, verbose, notice, warning"},
+        {"maxclients 0\n", "test.conf:1: 'maxclients': argument must be "
+                           "between 1 and 1000000 inclusive"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        teardown();
+        setup();
+        ck_assert_int_eq(load(cases[i].text), -1);
+        ck_assert_str_eq(err.msg, cases[i].want);
+    }
+    /* A library option's reason comes from the library and names it. */
+    teardown();
+    setup();
+    ck_assert_int_eq(load("# x\nmaxmemory 10zb\n"), -1);
+    ck_assert_msg(strncmp(err.msg, "test.conf:2: ", 13) == 0 &&
+                      strstr(err.msg, "maxmemory") != NULL,
+                  "%s", err.msg);
+}
+END_TEST
+
+START_TEST(test_unsupported)
+{
+    const char *names[] = {"replicaof 127.0.0.1 6380", "slaveof 1.2.3.4 1",
+                           "masterauth secret", "min-replicas-to-write 1",
+                           "repl-backlog-size 1mb", "sentinel monitor m 1 2 3",
+                           "appendonly no", "appendfsync everysec",
+                           "replica-priority 10", "metrics-port 9121",
+                           "save 900 1"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        teardown();
+        setup();
+        char text[128];
+        snprintf(text, sizeof text, "port 1\n%s\n", names[i]);
+        ck_assert_int_eq(load(text), -1);
+        char name[64];
+        sscanf(names[i], "%63s", name);
+        char want[256];
+        snprintf(want, sizeof want,
+                 "test.conf:2: '%s' is not supported yet by this build "
+                 "(replication/failover/persistence not built)",
+                 name);
+        ck_assert_str_eq(err.msg, want);
+    }
+}
+END_TEST
+
+START_TEST(test_include)
+{
+    char dir[] = "/tmp/check_cache_conf_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char inc[256], bad[256];
+    snprintf(inc, sizeof inc, "%s/inc.conf", dir);
+    snprintf(bad, sizeof bad, "%s/bad.conf", dir);
+    FILE *f = fopen(inc, "w");
+    fputs("timeout 5\n", f);
+    fclose(f);
+    f = fopen(bad, "w");
+    fputs("# one\nappendonly yes\n", f);
+    fclose(f);
+    char text[600];
+    snprintf(text, sizeof text, "port 1\ninclude %s\n", inc);
+    ck_assert_int_eq(load(text), 0);
+    ck_assert_int_eq(conf.timeout, 5);
+    snprintf(text, sizeof text, "port 1\ninclude \"%s\"\n", bad);
+    ck_assert_int_eq(load(text), -1);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s:2: 'appendonly' is not supported yet by this build "
+             "(replication/failover/persistence not built)",
+             bad);
+    ck_assert_str_eq(err.msg, want);
+    ck_assert_int_eq(load("include /nonexistent/x.conf\n"), -1);
+    ck_assert_msg(strncmp(err.msg, "test.conf:1: ", 13) == 0, "%s", err.msg);
+    unlink(inc);
+    unlink(bad);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(test_args)
+{
+    char *argv[] = {"--port", "7001", "--bind", "127.0.0.1", "::1",
+                    "--requirepass", "s3cret", "--maxmemory", "1mb"};
+    ck_assert_int_eq(conf_load_args(&conf, opts, 9, argv, &err), 0);
+    ck_assert_int_eq(conf.port, 7001);
+    ck_assert_uint_eq(conf.nbind, 2);
+    ck_assert_str_eq(conf.requirepass, "s3cret");
+
+    char *bad[] = {"--port", "7001", "--replicaof", "h", "1"};
+    ck_assert_int_eq(conf_load_args(&conf, opts, 5, bad, &err), -1);
+    ck_assert_str_eq(err.msg, "command line:2: 'replicaof' is not supported "
+                              "yet by this build (replication/failover/"
+                              "persistence not built)");
+    char *missing[] = {"/nonexistent/replkv.conf"};
+    ck_assert_int_eq(conf_load_args(&conf, opts, 1, missing, &err), -1);
+    ck_assert(strstr(err.msg, "/nonexistent/replkv.conf") != NULL);
+    char *help[] = {"--help"};
+    ck_assert_int_eq(conf_load_args(&conf, opts, 1, help, &err), 1);
+}
+END_TEST
+
+START_TEST(test_get_set)
+{
+    char v[256], reason[256];
+    ck_assert_int_eq(conf_set(&conf, "timeout", "15", reason, sizeof reason),
+                     0);
+    ck_assert_int_eq(conf_get(&conf, "timeout", v, sizeof v), 0);
+    ck_assert_str_eq(v, "15");
+    ck_assert_int_eq(conf_set(&conf, "bind", "127.0.0.1 ::1", reason,
+                              sizeof reason),
+                     0);
+    ck_assert_int_eq(conf_get(&conf, "bind", v, sizeof v), 0);
+    ck_assert_str_eq(v, "127.0.0.1 ::1");
+    ck_assert_int_eq(conf_set(&conf, "client-output-buffer-limit",
+                              "normal 1mb 0 0", reason, sizeof reason),
+                     0);
+    ck_assert_int_eq(conf_get(&conf, "client-output-buffer-limit", v,
+                              sizeof v),
+                     0);
+    ck_assert_str_eq(v, "normal 1048576 0 0");
+    ck_assert_int_eq(conf_set(&conf, "port", "x", reason, sizeof reason), -1);
+    ck_assert_int_eq(conf_set(&conf, "pidfile", "/x", reason, sizeof reason),
+                     -1);
+    ck_assert_int_eq(conf_set(&conf, "requirepass", "", reason, sizeof reason),
+                     0);
+    ck_assert_ptr_null(conf.requirepass);
+    cache_conf copy;
+    ck_assert(conf_copy(&copy, &conf));
+    ck_assert_str_eq(copy.bind[1], "::1");
+    conf_free(&copy);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("cache_conf");
+    TCase *t = tcase_create("conf");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_test(t, test_defaults);
+    tcase_add_test(t, test_quoting_and_comments);
+    tcase_add_test(t, test_bad_lines);
+    tcase_add_test(t, test_unsupported);
+    tcase_add_test(t, test_include);
+    tcase_add_test(t, test_args);
+    tcase_add_test(t, test_get_set);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *r = srunner_create(suite());
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed == 0 ? 0 : 1;
+}
