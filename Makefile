@@ -102,6 +102,7 @@ $(BUILD)/%.o: %.c $(wildcard lib/*.h examples/cache/*.h tests/lib/*.h tests/sim/
 	$(CC) $(ALL_CFLAGS) $(DEP_CFLAGS) $(CHECK_CFLAGS) -Iexamples/cache -Itests/lib -Itests/sim -c $< -o $@
 
 $(STATIC_LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -112,6 +113,7 @@ $(SHARED_LINK): $(SHARED_LIB)
 	ln -sf libreplkv.so.$(SOVERSION) $@
 
 $(CACHE_PARTS): $(CACHE_PART_OBJS)
+	@mkdir -p $(dir $@)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -150,9 +152,12 @@ unit-tests: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; CK_DEFAULT_TIMEOUT=120 $$t; done
 
 INTEGRATION_TESTS := $(sort $(wildcard tests/integration/test_*.sh))
+INTEGRATION_PY := $(sort $(wildcard tests/integration/test_*.py))
 integration-tests: all $(TOOL_BINS)
 	@set -e; for t in $(INTEGRATION_TESTS); do echo "== $$t"; \
-	    BUILD=$(BUILD) bash $$t; done
+	    BUILD=$(BUILD) bash $$t; done; \
+	for t in $(INTEGRATION_PY); do echo "== $$t"; \
+	    BUILD=$(BUILD) $(PYTHON) $$t; done
 
 # A sanitized library loaded by an unsanitized python needs the ASan runtime
 # preloaded; python's own allocations are not ours to leak-check.

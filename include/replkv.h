@@ -156,6 +156,29 @@ REPLKV_API void replkv_opts_free(replkv_opts *o);
  *   hz                 active expiry cycles per second, 1..500 (default 10)
  *   loglevel           debug | verbose | notice | warning (default notice)
  *
+ * Replication (docs/PROTOCOL.md; set before replkv_open unless marked R,
+ * which replkv_config_set also changes on a running node):
+ *
+ *   port                 TCP port to listen on for replicas, 0 = none
+ *                        (default 0: a standalone node journals nothing)
+ *   bind                 address to listen on (default 127.0.0.1)
+ *   replicaof            "host port" of the primary to replicate; "" or
+ *                        "no one" for a primary (default "")
+ *   requirepass        R secret a replica must prove it knows (default "")
+ *   masterauth         R secret this node proves to its primary
+ *                        (default ""); links authenticate by HMAC
+ *                        challenge-response, the secret never travels
+ *   repl-backlog-size  R bytes of stream kept for partial resyncs,
+ *                        16kb minimum (default 16mb)
+ *   repl-timeout       R seconds of silence before a link is dropped (60)
+ *   repl-ping-replica-period R seconds between the primary's PINGs (1)
+ *   min-replicas-to-write R refuse writes (REPLKV_ENOREPLICAS) when fewer
+ *                        replicas acked within min-replicas-max-lag (0 = off)
+ *   min-replicas-max-lag R seconds (default 10)
+ *   replica-read-only  R yes | no: writes on a replica fail with
+ *                        REPLKV_EREADONLY (default yes); with no, they change
+ *                        only the replica's copy and are never replicated
+ *
  * Returns 0; REPLKV_EINVAL for a NULL argument, an unknown name or a bad
  * value, with replkv_last_error() naming the option and the reason. o is
  * unchanged on failure. */
@@ -175,11 +198,42 @@ REPLKV_API int replkv_opts_set_log(replkv_opts *o, replkv_log_cb cb, void *ud);
 
 /* ---------------------------------------------------------------- node */
 
+/* Replication roles. */
+typedef enum replkv_node_role {
+    REPLKV_ROLE_PRIMARY = 0,
+    REPLKV_ROLE_REPLICA = 1
+} replkv_node_role;
+
+typedef struct replkv_role_event {
+    size_t size; /* sizeof(replkv_role_event) as the library knows it */
+    replkv_node_role old_role;
+    replkv_node_role new_role;
+    const char *primary_host; /* the new primary ("" when new_role is
+                                 REPLKV_ROLE_PRIMARY) */
+    int primary_port;         /* 0 when new_role is REPLKV_ROLE_PRIMARY */
+} replkv_role_event;
+
+/* Called when the node's role changes (replkv_replicaof,
+ * replkv_replicaof_none). Runs on the node's I/O thread; it may call the
+ * data functions, but replkv_wait*, replkv_replicaof* return REPLKV_EBUSY
+ * there and it must not call replkv_close(). The event is valid only during
+ * the call. */
+typedef void (*replkv_role_cb)(replkv_t *kv, const replkv_role_event *ev,
+                               void *ud);
+
+/* Sets the role-change callback (NULL for none). ud is passed back
+ * untouched. Returns 0; REPLKV_EINVAL (NULL o). */
+REPLKV_API int replkv_opts_set_role_cb(replkv_opts *o, replkv_role_cb cb,
+                                       void *ud);
+
 /* Opens a node with the options in o (NULL for all defaults; o is copied and
  * may be freed afterwards). Starts the node's I/O thread and returns once it
  * is running, so every startup error comes back here. On success *out is the
  * node and the caller owns it. Returns 0; REPLKV_EINVAL (NULL out);
- * REPLKV_ENOMEM; REPLKV_ENET / REPLKV_EIO with detail in replkv_last_error().
+ * REPLKV_ENOMEM; REPLKV_ENET / REPLKV_EIO with detail in replkv_last_error()
+ * (REPLKV_ENET when "port" cannot be listened on, e.g. already in use).
+ * The I/O thread, which does all the node's socket I/O, blocks SIGPIPE for
+ * itself only, so a vanished peer never kills the process.
  * On failure *out is NULL and nothing is left running. Any thread. */
 REPLKV_API int replkv_open(const replkv_opts *o, replkv_t **out);
 
@@ -189,7 +243,8 @@ REPLKV_API int replkv_open(const replkv_opts *o, replkv_t **out);
 REPLKV_API void replkv_close(replkv_t *kv);
 
 /* Changes a runtime-settable option (maxmemory, maxmemory-policy,
- * maxmemory-samples, proto-max-bulk-len, hz, loglevel) on a running node.
+ * maxmemory-samples, proto-max-bulk-len, hz, loglevel, and the replication
+ * options marked R in replkv_opts_set()) on a running node.
  * Returns 0 or REPLKV_EINVAL as replkv_opts_set(); REPLKV_ENOTSUP for an
  * option that can only be set before replkv_open(). Any thread. */
 REPLKV_API int replkv_config_set(replkv_t *kv, const char *name,
@@ -206,7 +261,10 @@ REPLKV_API int replkv_config_get(replkv_t *kv, const char *name, char *buf,
  * length is 0. Times are milliseconds. Every data function may also return
  * REPLKV_EINVAL (kv NULL, a NULL pointer with a non-zero length, an empty
  * key) and REPLKV_ETOOBIG (a key or value over proto-max-bulk-len), and then
- * changes nothing. */
+ * changes nothing. Every function that writes may also return
+ * REPLKV_EREADONLY (the node is a replica; replkv_last_error() names the
+ * primary's "host:port") and REPLKV_ENOREPLICAS (min-replicas-to-write is
+ * not met), and then changes nothing. */
 
 /* Flags for replkv_set() and replkv_expire(). */
 #define REPLKV_NX 0x1u      /* only if the key does not exist */
@@ -335,11 +393,99 @@ REPLKV_API int replkv_scan(replkv_t *kv, uint64_t *cursor, size_t count,
  * of keys. */
 REPLKV_API int replkv_digest(replkv_t *kv, unsigned char out[16]);
 
+/* ------------------------------------------------------------ replication */
+
+/* Makes the node a replica of the primary at host:port (Redis REPLICAOF):
+ * it drops its replicas and its link to any previous primary, connects
+ * (with back-off, so the primary need not be up yet), and resynchronises
+ * (partially when its history allows). Writes on the node then fail with
+ * REPLKV_EREADONLY unless replica-read-only is no. Returns once the role has
+ * changed, before the sync: 0; REPLKV_EINVAL (bad host or port);
+ * REPLKV_EBUSY from a callback of kv. Any other thread. */
+REPLKV_API int replkv_replicaof(replkv_t *kv, const char *host, int port);
+
+/* Promotes a replica to a primary (Redis REPLICAOF NO ONE): the link to its
+ * primary is dropped and a new replication id starts, keeping the old one
+ * as replid2, so that other replicas of the old primary that are pointed at
+ * this node continue with a partial resync. A no-op on a primary. Returns
+ * 0; REPLKV_EBUSY from a callback of kv. */
+REPLKV_API int replkv_replicaof_none(replkv_t *kv);
+
+/* The node's role, REPLKV_ROLE_PRIMARY or REPLKV_ROLE_REPLICA (a negative
+ * REPLKV_EINVAL for a NULL kv). Any thread, lock-free. */
+REPLKV_API int replkv_role(replkv_t *kv);
+
+/* Copies the primary's host (NUL-terminated) into host (cap bytes) and its
+ * port into *port. Returns 0; REPLKV_ESTATE on a primary; REPLKV_ERANGE
+ * when cap is too small. */
+REPLKV_API int replkv_primary_addr(replkv_t *kv, char *host, size_t cap,
+                                   int *port);
+
+/* The replication stream offset just after the calling thread's last write
+ * on kv (or kv's current offset if this thread has not written to it since
+ * writing to another node), in *off. Pass it to replkv_wait_offset() or, on
+ * a replica, to replkv_wait_applied(). Returns 0. */
+REPLKV_API int replkv_last_offset(replkv_t *kv, int64_t *off);
+
+/* Redis WAIT: blocks until nreplicas replicas acknowledged every write made
+ * on kv before the call, or timeout_ms passed (0: do not wait, < 0: wait
+ * without a limit). Returns the number of replicas that acknowledged them
+ * (possibly fewer than nreplicas after a timeout); REPLKV_EBUSY from a
+ * callback of kv; REPLKV_ESTATE on a replica. Any other thread. */
+REPLKV_API int replkv_wait(replkv_t *kv, int nreplicas, int64_t timeout_ms);
+
+/* replkv_wait() for the writes up to stream offset off (from
+ * replkv_last_offset()). Same returns. */
+REPLKV_API int replkv_wait_offset(replkv_t *kv, int64_t off, int nreplicas,
+                                  int64_t timeout_ms);
+
+/* On a replica, read-your-writes: blocks until it has applied its
+ * primary's stream up to offset off (a primary's replkv_last_offset()), or
+ * timeout_ms passed (< 0: no limit). Returns 0; REPLKV_ETIMEDOUT;
+ * REPLKV_EBUSY from a callback of kv. On a primary it returns 0 once its
+ * own offset reached off. */
+REPLKV_API int replkv_wait_applied(replkv_t *kv, int64_t off,
+                                   int64_t timeout_ms);
+
+/* One connected replica, as its primary sees it. */
+typedef struct replkv_replica_info {
+    char addr[64]; /* peer IP address */
+    int port;      /* the port it listens on (0 = none) */
+    const char *state; /* "handshake", "wait_bgsave", "send_bulk", "online" */
+    int64_t acked_offset; /* -1 before its first ACK */
+    int64_t lag_ms;       /* since its last ACK, -1 before the first */
+} replkv_replica_info;
+
+typedef struct replkv_repl_info {
+    size_t size; /* set by the caller: sizeof(replkv_repl_info) */
+    replkv_node_role role;
+    char replid[41];  /* current replication id */
+    char replid2[41]; /* previous one, all '0' when none */
+    int64_t offset;   /* stream offset (master_repl_offset) */
+    int64_t second_offset; /* -1 when no replid2 */
+    char primary_host[256]; /* replicas: the primary; "" on a primary */
+    int primary_port;
+    bool link_up;           /* replicas: link to the primary is online */
+    bool sync_in_progress;  /* replicas: a full resync is loading */
+    int connected_replicas;
+    uint64_t sync_full, sync_partial_ok, sync_partial_err;
+    uint64_t bytes_sent, bytes_received;
+    /* The first min(connected_replicas, replicas_cap) replicas. */
+    replkv_replica_info replicas[16];
+    int replicas_cap; /* 16 */
+} replkv_repl_info;
+
+/* Fills *info (whose size field the caller set to sizeof *info). Returns 0;
+ * REPLKV_EINVAL (NULL, or size smaller than this library's struct). */
+REPLKV_API int replkv_repl_info_get(replkv_t *kv, replkv_repl_info *info);
+
 /* --------------------------------------------------------- introspection */
 
 /* Allocates a Redis INFO-style text ("# Section\r\nfield:value\r\n...") for
  * section: NULL, "", "default" or "all" for every section, or one of
- * "server", "memory", "stats", "keyspace" (case-insensitive). *out is
+ * "server", "memory", "stats", "replication", "keyspace"
+ * (case-insensitive). "replication" uses Redis's field names (role:master
+ * or role:slave, connected_slaves, slaveN:..., master_replid, ...). *out is
  * NUL-terminated; the caller releases it with replkv_free(). Returns 0;
  * REPLKV_EINVAL for an unknown section; REPLKV_ENOMEM. */
 REPLKV_API int replkv_info(replkv_t *kv, const char *section, char **out);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal.h"
 #include "node.h"
 
 static inline int check_key(replkv_t *kv, const void *key, size_t klen)
@@ -45,7 +46,8 @@ static inline int check_value(replkv_t *kv, const void *val, size_t vlen)
 
 static inline uint64_t key_hash(replkv_t *kv, const void *key, size_t klen)
 {
-    return rkv_ks_hash(kv->shards[0].ks, key, klen);
+    /* Not shards[0].ks: a full resync swaps the shard tables. */
+    return rkv_ks_hash(kv->hasher, key, klen);
 }
 
 static inline void shard_lock(rkv_shard *s)
@@ -71,15 +73,22 @@ static inline bool expired_at(int64_t expire, int64_t now)
 }
 
 /* The live entry for key, or NULL. An entry whose time has passed is
- * deleted here (lazy expiry) and counted. Shard lock held. */
-static inline rkv_entry *find_live(rkv_shard *s, uint64_t h, const void *key,
-                            size_t klen)
+ * deleted here (lazy expiry), counted and, on a primary, journaled as a
+ * DEL; a replica only hides it (its primary's DEL removes it). Shard lock
+ * held. */
+static inline rkv_entry *find_live(replkv_t *kv, rkv_shard *s, uint64_t h,
+                                   const void *key, size_t klen)
 {
     rkv_entry *e = rkv_ks_find(s->ks, h, key, klen);
     if (e == NULL)
         return NULL;
     int64_t exp = rkv_entry_expire(e);
     if (RKV_UNLIKELY(exp != 0) && exp <= rkv_now_ms()) {
+        int mode = rkv_mode(kv);
+        if (mode == RKV_MODE_REPLICA)
+            return NULL;
+        if (mode == RKV_MODE_PRIMARY)
+            rkv_journal_del(kv, key, klen);
         rkv_ks_remove(s->ks, h, key, klen);
         s->expired++;
         return NULL;

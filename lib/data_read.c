@@ -32,7 +32,7 @@ int replkv_get(replkv_t *kv, const void *key, size_t klen, void *buf,
     uint64_t h = key_hash(kv, key, klen);
     rkv_shard *s = rkv_node_shard(kv, h);
     shard_lock(s);
-    rkv_entry *e = find_live(s, h, key, klen);
+    rkv_entry *e = find_live(kv, s, h, key, klen);
     if (e == NULL) {
         s->misses++;
         shard_unlock_changed(s);
@@ -76,11 +76,14 @@ static int get_then(replkv_t *kv, const void *key, size_t klen, void **val,
     int64_t at = 0;
     if ((rc = rkv_data_expiry_from(ttl_ms, flags, now, &at)) != 0)
         return rc;
+    bool writes = del || at != 0 || (flags & REPLKV_PERSIST);
+    if (writes && (rc = rkv_journal_write_check(kv)) != 0)
+        return rc;
 
     uint64_t h = key_hash(kv, key, klen);
     rkv_shard *s = rkv_node_shard(kv, h);
     shard_lock(s);
-    rkv_entry *e = find_live(s, h, key, klen);
+    rkv_entry *e = find_live(kv, s, h, key, klen);
     if (e == NULL) {
         s->misses++;
         shard_unlock_changed(s);
@@ -91,16 +94,25 @@ static int get_then(replkv_t *kv, const void *key, size_t klen, void **val,
         shard_unlock(s);
         return rc;
     }
+    bool had_ttl = rkv_entry_expire(e) != 0;
     if (del || (at != 0 && at <= now)) {
         rkv_ks_remove(s->ks, h, key, klen);
+        if (rkv_journal_on(kv))
+            rkv_journal_del(kv, key, klen);
     } else if ((at != 0 || (flags & REPLKV_PERSIST)) &&
                rkv_ks_set_expire(s->ks, e, at) == NULL) {
         shard_unlock(s);
         free(*val);
         *val = NULL;
         return rkv_fail(REPLKV_ENOMEM, "getex: out of memory");
+    } else if (rkv_journal_on(kv)) {
+        if (at != 0)
+            rkv_journal_expireat(kv, key, klen, at);
+        else if ((flags & REPLKV_PERSIST) && had_ttl)
+            rkv_journal_persist(kv, key, klen);
     }
     shard_unlock_changed(s);
+    rkv_journal_wake(kv);
     return 0;
 }
 
@@ -130,7 +142,7 @@ int replkv_exists(replkv_t *kv, const void *key, size_t klen)
     uint64_t h = key_hash(kv, key, klen);
     rkv_shard *s = rkv_node_shard(kv, h);
     shard_lock(s);
-    bool live = find_live(s, h, key, klen) != NULL;
+    bool live = find_live(kv, s, h, key, klen) != NULL;
     shard_unlock_changed(s);
     return live ? 1 : 0;
 }
@@ -145,7 +157,7 @@ int replkv_ttl(replkv_t *kv, const void *key, size_t klen, int64_t *ttl_ms)
     uint64_t h = key_hash(kv, key, klen);
     rkv_shard *s = rkv_node_shard(kv, h);
     shard_lock(s);
-    rkv_entry *e = find_live(s, h, key, klen);
+    rkv_entry *e = find_live(kv, s, h, key, klen);
     if (e == NULL) {
         shard_unlock_changed(s);
         *ttl_ms = -2;

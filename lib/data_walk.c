@@ -106,11 +106,18 @@ int replkv_digest(replkv_t *kv, unsigned char out[16])
     return 0;
 }
 
+typedef struct expire_ctx {
+    replkv_t *kv;
+    uint64_t removed;
+} expire_ctx;
+
+/* Active expiry on a primary travels as DELs (docs/PROTOCOL.md). */
 static void count_expired(const void *key, size_t klen, void *ud)
 {
-    (void)key;
-    (void)klen;
-    (*(uint64_t *)ud)++;
+    expire_ctx *x = ud;
+    if (rkv_journal_on(x->kv))
+        rkv_journal_del(x->kv, key, klen);
+    x->removed++;
 }
 
 void rkv_data_active_expire(replkv_t *kv, uint64_t budget_us)
@@ -119,6 +126,9 @@ void rkv_data_active_expire(replkv_t *kv, uint64_t budget_us)
      * cycle ends when its time is spent or every shard with volatile keys
      * has been swept once. */
     enum { BUCKETS_PER_STEP = 64 };
+    /* Replicas never delete on their own: their primary's DELs do. */
+    if (rkv_mode(kv) == RKV_MODE_REPLICA)
+        return;
     uint64_t deadline = rkv_mono_ns() + budget_us * 1000u;
     bool swept[RKV_SHARDS] = {false};
     unsigned pending = RKV_SHARDS;
@@ -127,16 +137,17 @@ void rkv_data_active_expire(replkv_t *kv, uint64_t budget_us)
             if (swept[i])
                 continue;
             rkv_shard *s = &kv->shards[i];
-            uint64_t removed = 0;
+            expire_ctx x = {kv, 0};
             shard_lock(s);
             if (rkv_ks_volatile_count(s->ks) > 0) {
                 rkv_ks_expire_cycle(s->ks, rkv_now_ms(), BUCKETS_PER_STEP,
-                                    &s->expire_cursor, count_expired, &removed);
-                s->expired += removed;
+                                    &s->expire_cursor, count_expired, &x);
+                s->expired += x.removed;
             }
             bool done = rkv_ks_volatile_count(s->ks) == 0 ||
                         s->expire_cursor == 0;
             shard_unlock_changed(s);
+            rkv_journal_wake(kv);
             if (done) {
                 swept[i] = true;
                 pending--;

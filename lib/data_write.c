@@ -56,9 +56,12 @@ static bool evict_one(replkv_t *kv, int policy)
         if (victim != NULL) {
             size_t klen;
             const void *key = rkv_entry_key(victim, &klen);
+            if (rkv_journal_on(kv))
+                rkv_journal_del(kv, key, klen);
             rkv_ks_remove(s->ks, key_hash(kv, key, klen), key, klen);
             s->evicted++;
             shard_unlock_changed(s);
+            rkv_journal_wake(kv);
             return true;
         }
         shard_unlock(s);
@@ -116,13 +119,15 @@ static int set_common(replkv_t *kv, const void *key, size_t klen,
     int64_t at = 0;
     if ((rc = rkv_data_expiry_from(ttl_ms, flags, now, &at)) != 0)
         return rc;
+    if ((rc = rkv_journal_write_check(kv)) != 0)
+        return rc;
     if ((rc = ensure_memory(kv)) != 0)
         return rc;
 
     uint64_t h = key_hash(kv, key, klen);
     rkv_shard *s = rkv_node_shard(kv, h);
     shard_lock(s);
-    rkv_entry *e = find_live(s, h, key, klen);
+    rkv_entry *e = find_live(kv, s, h, key, klen);
     if (old != NULL && e != NULL && (rc = rkv_data_copy_value(e, old, old_len)) != 0) {
         shard_unlock_changed(s);
         return rc;
@@ -136,9 +141,13 @@ static int set_common(replkv_t *kv, const void *key, size_t klen,
         at = rkv_entry_expire(e);
     if (at != 0 && at <= (now ? now : rkv_now_ms())) {
         /* An absolute time already past: the key ends up absent. */
-        if (e != NULL)
+        if (e != NULL) {
             rkv_ks_remove(s->ks, h, key, klen);
+            if (rkv_journal_on(kv))
+                rkv_journal_del(kv, key, klen);
+        }
         shard_unlock_changed(s);
+        rkv_journal_wake(kv);
         return 1;
     }
     e = rkv_ks_put(s->ks, h, key, klen, val, vlen, at, NULL);
@@ -152,6 +161,12 @@ static int set_common(replkv_t *kv, const void *key, size_t klen,
     }
     rkv_entry_touch(e, atomic_load_explicit(&kv->lru_clock,
                                             memory_order_relaxed));
+    if (rkv_journal_on(kv)) {
+        rkv_journal_set(kv, key, klen, val, vlen, at);
+        shard_unlock_changed(s);
+        rkv_journal_wake(kv);
+        return 1;
+    }
     shard_unlock_changed(s);
     return 1;
 }
@@ -180,13 +195,15 @@ int replkv_append(replkv_t *kv, const void *key, size_t klen, const void *val,
     if (rc == 0)
         rc = check_value(kv, val, vlen);
     if (rc == 0)
+        rc = rkv_journal_write_check(kv);
+    if (rc == 0)
         rc = ensure_memory(kv);
     if (rc != 0)
         return rc;
     uint64_t h = key_hash(kv, key, klen);
     rkv_shard *s = rkv_node_shard(kv, h);
     shard_lock(s);
-    rkv_entry *e = find_live(s, h, key, klen);
+    rkv_entry *e = find_live(kv, s, h, key, klen);
     size_t cur_len = 0;
     const void *cur = NULL;
     int64_t at = 0;
@@ -213,12 +230,16 @@ int replkv_append(replkv_t *kv, const void *key, size_t klen, const void *val,
     if (vlen)
         memcpy(joined + cur_len, val, vlen);
     e = rkv_ks_put(s->ks, h, key, klen, joined, cur_len + vlen, at, NULL);
-    free(joined);
     if (e == NULL) {
+        free(joined);
         shard_unlock_changed(s);
         return rkv_fail(REPLKV_ENOMEM, "append: out of memory");
     }
+    if (rkv_journal_on(kv))
+        rkv_journal_set(kv, key, klen, joined, cur_len + vlen, at);
+    free(joined);
     shard_unlock_changed(s);
+    rkv_journal_wake(kv);
     if (new_len)
         *new_len = cur_len + vlen;
     return 0;
@@ -227,15 +248,21 @@ int replkv_append(replkv_t *kv, const void *key, size_t klen, const void *val,
 int replkv_del(replkv_t *kv, const void *key, size_t klen)
 {
     int rc = check_key(kv, key, klen);
+    if (rc == 0)
+        rc = rkv_journal_write_check(kv);
     if (rc != 0)
         return rc;
     uint64_t h = key_hash(kv, key, klen);
     rkv_shard *s = rkv_node_shard(kv, h);
     shard_lock(s);
-    bool live = find_live(s, h, key, klen) != NULL;
-    if (live)
+    bool live = find_live(kv, s, h, key, klen) != NULL;
+    if (live) {
         rkv_ks_remove(s->ks, h, key, klen);
+        if (rkv_journal_on(kv))
+            rkv_journal_del(kv, key, klen);
+    }
     shard_unlock_changed(s);
+    rkv_journal_wake(kv);
     return live ? 1 : 0;
 }
 
@@ -254,6 +281,8 @@ int replkv_expire(replkv_t *kv, const void *key, size_t klen, int64_t ms,
                         "are not compatible");
     if ((conds & REPLKV_GT) && (conds & REPLKV_LT))
         return rkv_fail(REPLKV_EINVAL, "expire: GT and LT together");
+    if ((rc = rkv_journal_write_check(kv)) != 0)
+        return rc;
     int64_t now = rkv_now_ms();
     int64_t at;
     if (flags & REPLKV_ABSTIME) {
@@ -269,7 +298,7 @@ int replkv_expire(replkv_t *kv, const void *key, size_t klen, int64_t ms,
     uint64_t h = key_hash(kv, key, klen);
     rkv_shard *s = rkv_node_shard(kv, h);
     shard_lock(s);
-    rkv_entry *e = find_live(s, h, key, klen);
+    rkv_entry *e = find_live(kv, s, h, key, klen);
     if (e == NULL) {
         shard_unlock_changed(s);
         return 0;
@@ -286,23 +315,30 @@ int replkv_expire(replkv_t *kv, const void *key, size_t klen, int64_t ms,
     }
     if (at <= now) {
         rkv_ks_remove(s->ks, h, key, klen);
+        if (rkv_journal_on(kv))
+            rkv_journal_del(kv, key, klen);
     } else if (rkv_ks_set_expire(s->ks, e, at) == NULL) {
         shard_unlock(s);
         return rkv_fail(REPLKV_ENOMEM, "expire: out of memory");
+    } else if (rkv_journal_on(kv)) {
+        rkv_journal_expireat(kv, key, klen, at);
     }
     shard_unlock_changed(s);
+    rkv_journal_wake(kv);
     return 1;
 }
 
 int replkv_persist(replkv_t *kv, const void *key, size_t klen)
 {
     int rc = check_key(kv, key, klen);
+    if (rc == 0)
+        rc = rkv_journal_write_check(kv);
     if (rc != 0)
         return rc;
     uint64_t h = key_hash(kv, key, klen);
     rkv_shard *s = rkv_node_shard(kv, h);
     shard_lock(s);
-    rkv_entry *e = find_live(s, h, key, klen);
+    rkv_entry *e = find_live(kv, s, h, key, klen);
     if (e == NULL || rkv_entry_expire(e) == 0) {
         shard_unlock_changed(s);
         return 0;
@@ -311,7 +347,10 @@ int replkv_persist(replkv_t *kv, const void *key, size_t klen)
         shard_unlock(s);
         return rkv_fail(REPLKV_ENOMEM, "persist: out of memory");
     }
+    if (rkv_journal_on(kv))
+        rkv_journal_persist(kv, key, klen);
     shard_unlock_changed(s);
+    rkv_journal_wake(kv);
     return 1;
 }
 
@@ -352,6 +391,8 @@ int replkv_incrby(replkv_t *kv, const void *key, size_t klen, int64_t delta,
                   int64_t *result)
 {
     int rc = check_key(kv, key, klen);
+    if (rc == 0)
+        rc = rkv_journal_write_check(kv);
     if (rc != 0)
         return rc;
     if ((rc = ensure_memory(kv)) != 0)
@@ -359,7 +400,7 @@ int replkv_incrby(replkv_t *kv, const void *key, size_t klen, int64_t delta,
     uint64_t h = key_hash(kv, key, klen);
     rkv_shard *s = rkv_node_shard(kv, h);
     shard_lock(s);
-    rkv_entry *e = find_live(s, h, key, klen);
+    rkv_entry *e = find_live(kv, s, h, key, klen);
     int64_t cur = 0, at = 0;
     if (e != NULL) {
         size_t vlen;
@@ -387,7 +428,10 @@ int replkv_incrby(replkv_t *kv, const void *key, size_t klen, int64_t delta,
     }
     rkv_entry_touch(e, atomic_load_explicit(&kv->lru_clock,
                                             memory_order_relaxed));
+    if (rkv_journal_on(kv))
+        rkv_journal_set(kv, key, klen, num, (size_t)n, at);
     shard_unlock_changed(s);
+    rkv_journal_wake(kv);
     if (result)
         *result = cur;
     return 0;
@@ -397,12 +441,18 @@ int replkv_flush(replkv_t *kv)
 {
     if (kv == NULL)
         return rkv_fail(REPLKV_EINVAL, "NULL node");
+    int rc = rkv_journal_write_check(kv);
+    if (rc != 0)
+        return rc;
     for (unsigned i = 0; i < RKV_SHARDS; i++)
         shard_lock(&kv->shards[i]);
     for (unsigned i = 0; i < RKV_SHARDS; i++)
         rkv_ks_clear(kv->shards[i].ks);
+    if (rkv_journal_on(kv))
+        rkv_journal_flush(kv);
     for (unsigned i = RKV_SHARDS; i-- > 0;)
         shard_unlock_changed(&kv->shards[i]);
+    rkv_journal_wake(kv);
     return 0;
 }
 

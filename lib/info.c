@@ -3,6 +3,7 @@
  * section and field names so that tools that parse INFO read it unchanged.
  */
 #include "node.h"
+#include "repl.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -141,10 +142,10 @@ int replkv_info(replkv_t *kv, const char *section, char **out)
                strcasecmp(section, "default") == 0 ||
                strcasecmp(section, "everything") == 0;
     static const char *const known[] = {"server", "memory", "stats",
-                                        "keyspace"};
-    bool want[4];
+                                        "keyspace", "replication"};
+    bool want[5];
     bool any = false;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         want[i] = all || strcasecmp(section, known[i]) == 0;
         any |= want[i];
     }
@@ -166,6 +167,15 @@ int replkv_info(replkv_t *kv, const char *section, char **out)
     if (want[2]) {
         add(&t, "%s", sep);
         section_stats(&t, &tot);
+        sep = "\r\n";
+    }
+    if (want[4]) {
+        char *r = rkv_repl_info_text(kv);
+        if (r == NULL)
+            t.oom = true;
+        else
+            add(&t, "%s%s", sep, r);
+        free(r);
         sep = "\r\n";
     }
     if (want[3]) {

@@ -5,6 +5,9 @@
  */
 #include "node.h"
 
+#include "repl.h"
+
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +55,8 @@ static void publish_config(replkv_t *kv)
     atomic_store(&kv->evict_samples, kv->cfg.maxmemory_samples);
     atomic_store(&kv->loglevel, kv->cfg.loglevel);
     atomic_store(&kv->hz, kv->cfg.hz);
+    atomic_store(&kv->read_only, kv->cfg.replica_read_only);
+    atomic_store(&kv->min_replicas, kv->cfg.min_replicas_to_write);
 }
 
 int replkv_config_set(replkv_t *kv, const char *name, const char *value)
@@ -63,8 +68,12 @@ int replkv_config_set(replkv_t *kv, const char *name, const char *value)
     if (rc == 0)
         publish_config(kv);
     pthread_mutex_unlock(&kv->cfg_lock);
-    if (rc == 0)
-        rkv_log(kv, REPLKV_LOG_NOTICE, "config set %s %s", name, value);
+    if (rc == 0) {
+        rkv_repl_config_changed(kv, name);
+        rkv_log(kv, REPLKV_LOG_NOTICE, "config set %s %s", name,
+                strstr(name, "pass") || strstr(name, "auth") ? "(secret)"
+                                                             : value);
+    }
     return rc;
 }
 
@@ -113,16 +122,27 @@ static void close_handle(uv_handle_t *h, void *arg)
 static void on_stop(uv_async_t *a)
 {
     replkv_t *kv = a->data;
+    rkv_repl_stop(kv);
     uv_walk(&kv->loop, close_handle, NULL);
 }
 
 static void io_thread_main(void *arg)
 {
     replkv_t *kv = arg;
+    /* Every socket write happens on this thread: with SIGPIPE blocked here,
+     * a peer that vanishes makes write() fail with EPIPE instead of
+     * killing the application (the signal stays pending on this thread
+     * only, and the process-wide disposition is left alone). */
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
     kv->cron_hz = atomic_load(&kv->hz);
     int rc = uv_timer_start(&kv->cron_timer, cron_tick, 1000u / (unsigned)kv->cron_hz,
                             1000u / (unsigned)kv->cron_hz);
     kv->start_err = rc == 0 ? 0 : REPLKV_ENOMEM;
+    if (kv->start_err == 0)
+        kv->start_err = rkv_repl_start(kv);
     uv_sem_post(&kv->ready);
     if (kv->start_err != 0)
         return;
@@ -133,6 +153,8 @@ static void io_thread_main(void *arg)
 
 static void free_node(replkv_t *kv)
 {
+    rkv_repl_free(kv);
+    rkv_ks_free(kv->hasher);
     for (unsigned i = 0; i < RKV_SHARDS; i++) {
         rkv_ks_free(kv->shards[i].ks);
         pthread_mutex_destroy(&kv->shards[i].lock);
@@ -176,6 +198,12 @@ int replkv_open(const replkv_opts *o, replkv_t **out)
         return rc;
     }
     kv->rng_base = seeds[1];
+    kv->hash_seed = seeds[0];
+    kv->hasher = rkv_ks_new(seeds[0]);
+    if (kv->hasher == NULL) {
+        free_node(kv);
+        return rkv_fail(REPLKV_ENOMEM, "replkv_open: out of memory");
+    }
     for (unsigned i = 0; i < RKV_SHARDS; i++) {
         pthread_mutex_init(&kv->shards[i].lock, NULL);
         kv->shards[i].ks = rkv_ks_new(seeds[0]);
@@ -191,6 +219,11 @@ int replkv_open(const replkv_opts *o, replkv_t **out)
     if (uv_loop_init(&kv->loop) != 0) {
         free_node(kv);
         return rkv_fail(REPLKV_ENOMEM, "replkv_open: uv_loop_init failed");
+    }
+    if ((rc = rkv_repl_init(kv, o)) != 0) {
+        close_loop_here(kv);
+        free_node(kv);
+        return rc;
     }
     uv_async_init(&kv->loop, &kv->stop_async, on_stop);
     kv->stop_async.data = kv;
@@ -212,8 +245,11 @@ int replkv_open(const replkv_opts *o, replkv_t **out)
         rc = kv->start_err;
         uv_thread_join(&kv->thread);
         close_loop_here(kv);
+        char detail[sizeof kv->start_detail];
+        memcpy(detail, kv->start_detail, sizeof detail);
         free_node(kv);
-        return rkv_fail(rc, "replkv_open: the I/O thread failed to start");
+        return rkv_fail(rc, "replkv_open: %s",
+                        detail[0] ? detail : "the I/O thread failed to start");
     }
     rkv_log(kv, REPLKV_LOG_NOTICE, "libreplkv %s node ready",
             REPLKV_VERSION_STRING);

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <uv.h>
 
+#include "backlog.h"
 #include "keyspace.h"
 #include "opts.h"
 
@@ -64,6 +65,32 @@ struct replkv {
     int cron_hz; /* the hz the cron timer runs at (I/O thread only) */
 
     uint64_t start_mono_ms;
+
+    /* Replication. mode says what the write path does (RKV_MODE_*): the
+     * standalone path reads this one atomic and nothing else. The backlog
+     * is guarded by jlock, taken inside a shard lock (never the other way
+     * round); repl_offset mirrors its offset for lock-free readers. */
+    _Atomic int mode;
+    _Atomic int read_only;
+    _Atomic int min_replicas;     /* min-replicas-to-write */
+    _Atomic int good_replicas;    /* acked within min-replicas-max-lag */
+    _Atomic int64_t repl_offset;
+    _Atomic int wake_pending;     /* coalesces uv_async_send */
+    pthread_mutex_t jlock;
+    rkv_backlog *bl;
+    uv_async_t repl_async;
+    uint64_t hash_seed;
+    rkv_ks *hasher;               /* empty table with hash_seed, for hashing
+                                     keys without a shard lock */
+    struct rkv_repl *repl;        /* lib/repl.h */
+    char start_detail[256];       /* why the I/O thread failed to start */
+};
+
+/* kv->mode: what a write does besides changing the keyspace. */
+enum {
+    RKV_MODE_STANDALONE = 0, /* nothing: no port, not a replica */
+    RKV_MODE_PRIMARY = 1,    /* journaled into the backlog */
+    RKV_MODE_REPLICA = 2     /* refused (read-only) or local only */
 };
 
 /* Logs one line at level through the application's callback. */

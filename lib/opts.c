@@ -13,13 +13,13 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum opt_kind { OPT_BYTES, OPT_INT, OPT_ENUM } opt_kind;
+typedef enum opt_kind { OPT_BYTES, OPT_INT, OPT_ENUM, OPT_STR } opt_kind;
 
 typedef struct opt_def {
     const char *name;
     opt_kind kind;
     size_t offset; /* into rkv_config */
-    int64_t min, max;
+    int64_t min, max; /* OPT_STR: max = the field's size */
     const char *const *choices; /* OPT_ENUM: NULL-terminated, index = value */
     bool runtime;               /* may change on a running node */
 } opt_def;
@@ -30,6 +30,8 @@ static const char *const policy_names[] = {
 
 static const char *const loglevel_names[] = {"debug", "verbose", "notice",
                                              "warning", NULL};
+
+static const char *const bool_names[] = {"no", "yes", NULL};
 
 #define FIELD(f) offsetof(rkv_config, f)
 #define GIB4 ((int64_t)UINT32_MAX)
@@ -44,6 +46,26 @@ static const opt_def opt_table[] = {
      NULL, true},
     {"hz", OPT_INT, FIELD(hz), 1, 500, NULL, true},
     {"loglevel", OPT_ENUM, FIELD(loglevel), 0, 0, loglevel_names, true},
+    {"port", OPT_INT, FIELD(port), 0, 65535, NULL, false},
+    {"bind", OPT_STR, FIELD(bind), 0, sizeof(((rkv_config *)0)->bind), NULL,
+     false},
+    {"replicaof", OPT_STR, FIELD(replicaof), 0,
+     sizeof(((rkv_config *)0)->replicaof), NULL, false},
+    {"requirepass", OPT_STR, FIELD(requirepass), 0,
+     sizeof(((rkv_config *)0)->requirepass), NULL, true},
+    {"masterauth", OPT_STR, FIELD(masterauth), 0,
+     sizeof(((rkv_config *)0)->masterauth), NULL, true},
+    {"repl-backlog-size", OPT_BYTES, FIELD(repl_backlog_size), 16 * 1024,
+     (int64_t)1 << 40, NULL, true},
+    {"repl-timeout", OPT_INT, FIELD(repl_timeout), 1, 86400, NULL, true},
+    {"repl-ping-replica-period", OPT_INT, FIELD(repl_ping_period), 1, 3600,
+     NULL, true},
+    {"min-replicas-to-write", OPT_INT, FIELD(min_replicas_to_write), 0, 1000,
+     NULL, true},
+    {"min-replicas-max-lag", OPT_INT, FIELD(min_replicas_max_lag), 1, 86400,
+     NULL, true},
+    {"replica-read-only", OPT_ENUM, FIELD(replica_read_only), 0, 0,
+     bool_names, true},
 };
 
 void rkv_config_defaults(rkv_config *c)
@@ -55,6 +77,38 @@ void rkv_config_defaults(rkv_config *c)
     c->proto_max_bulk_len = 512ull * 1024 * 1024;
     c->hz = 10;
     c->loglevel = REPLKV_LOG_NOTICE;
+    c->port = 0;
+    strcpy(c->bind, "127.0.0.1");
+    c->repl_backlog_size = 16ull * 1024 * 1024;
+    c->repl_timeout = 60;
+    c->repl_ping_period = 1;
+    c->min_replicas_to_write = 0;
+    c->min_replicas_max_lag = 10;
+    c->replica_read_only = 1;
+}
+
+int rkv_parse_replicaof(const char *v, char *host, size_t cap, int *port)
+{
+    while (*v == ' ')
+        v++;
+    if (*v == '\0' || strcasecmp(v, "none") == 0 ||
+        strcasecmp(v, "no one") == 0)
+        return 0;
+    const char *sp = strchr(v, ' ');
+    if (sp == NULL || (size_t)(sp - v) >= cap || sp == v)
+        return rkv_fail(REPLKV_EINVAL,
+                        "replicaof: bad value '%s' (expected \"host port\")",
+                        v);
+    int64_t p;
+    char *end;
+    errno = 0;
+    p = strtoll(sp + 1, &end, 10);
+    if (errno != 0 || end == sp + 1 || *end != '\0' || p < 1 || p > 65535)
+        return rkv_fail(REPLKV_EINVAL, "replicaof: bad port in '%s'", v);
+    memcpy(host, v, (size_t)(sp - v));
+    host[sp - v] = '\0';
+    *port = (int)p;
+    return 1;
 }
 
 /* Compares a caller's name with a table name: case-insensitive, '_' = '-'. */
@@ -174,6 +228,21 @@ int rkv_config_set(rkv_config *c, const char *name, const char *value,
             }
         }
         return rkv_fail(REPLKV_EINVAL, "%s: bad value '%s'", d->name, value);
+    case OPT_STR: {
+        size_t n = strlen(value);
+        if (n >= (size_t)d->max)
+            return rkv_fail(REPLKV_EINVAL, "%s: value longer than %d bytes",
+                            d->name, (int)d->max - 1);
+        if (d->offset == FIELD(replicaof)) {
+            char host[256];
+            int port;
+            int rc = rkv_parse_replicaof(value, host, sizeof host, &port);
+            if (rc < 0)
+                return rc;
+        }
+        memcpy(field, value, n + 1);
+        return 0;
+    }
     }
     return rkv_fail(REPLKV_EINVAL, "%s: unsupported option kind", d->name);
 }
@@ -187,8 +256,11 @@ int rkv_config_get(const rkv_config *c, const char *name, char *buf,
     if (d == NULL)
         return rkv_fail(REPLKV_EINVAL, "unknown option '%s'", name);
     const char *field = (const char *)c + d->offset;
-    char tmp[64];
+    char tmp[320];
     switch (d->kind) {
+    case OPT_STR:
+        snprintf(tmp, sizeof tmp, "%s", field);
+        break;
     case OPT_BYTES: {
         uint64_t n;
         memcpy(&n, field, sizeof n);
@@ -257,5 +329,14 @@ int replkv_opts_set_log(replkv_opts *o, replkv_log_cb cb, void *ud)
         return rkv_fail(REPLKV_EINVAL, "replkv_opts_set_log: NULL options");
     o->log_cb = cb;
     o->log_ud = ud;
+    return 0;
+}
+
+int replkv_opts_set_role_cb(replkv_opts *o, replkv_role_cb cb, void *ud)
+{
+    if (o == NULL)
+        return rkv_fail(REPLKV_EINVAL, "replkv_opts_set_role_cb: NULL options");
+    o->role_cb = cb;
+    o->role_ud = ud;
     return 0;
 }

@@ -29,12 +29,26 @@ typedef struct rkv_config {
     uint64_t proto_max_bulk_len; /* longest key or value */
     int hz;                      /* cron (active expiry) ticks per second */
     int loglevel;                /* replkv_log_level */
+    /* Replication (lib/repl.h). Strings are NUL-terminated. */
+    int port;                    /* 0 = listen nowhere */
+    char bind[64];
+    char replicaof[300];         /* "host port", "" = primary */
+    char requirepass[256];
+    char masterauth[256];
+    uint64_t repl_backlog_size;
+    int repl_timeout;            /* seconds */
+    int repl_ping_period;        /* seconds */
+    int min_replicas_to_write;
+    int min_replicas_max_lag;    /* seconds */
+    int replica_read_only;       /* 0 no, 1 yes */
 } rkv_config;
 
 struct replkv_opts {
     rkv_config cfg;
     replkv_log_cb log_cb;
     void *log_ud;
+    replkv_role_cb role_cb;
+    void *role_ud;
 };
 
 void rkv_config_defaults(rkv_config *c);
@@ -48,6 +62,11 @@ int rkv_config_set(rkv_config *c, const char *name, const char *value,
 /* Formats the option's value as rkv_config_set() accepts it. */
 int rkv_config_get(const rkv_config *c, const char *name, char *buf,
                    size_t cap, size_t *needed);
+
+/* Splits a replicaof value ("host port", "no one", "" or "none") into
+ * host (cap bytes) and port. Returns 1 for a primary address, 0 for none;
+ * REPLKV_EINVAL if malformed. */
+int rkv_parse_replicaof(const char *v, char *host, size_t cap, int *port);
 
 /* Parses a redis.conf size ("100mb", "1g", "4096"); false if malformed. */
 bool rkv_parse_bytes(const char *s, uint64_t *out);

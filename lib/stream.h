@@ -65,7 +65,7 @@ typedef enum rkv_msg_type {
     RKV_MSG_PSYNC = 66,      /* [66, replid str(40), offset] */
     RKV_MSG_FULLRESYNC = 67, /* [67, replid, offset] + snapshot + SNAP_END */
     RKV_MSG_CONTINUE = 68,   /* [68, replid, offset] + backlog tail */
-    RKV_MSG_SNAP_END = 69,   /* [69, key_count] */
+    RKV_MSG_SNAP_END = 69,   /* [69, key_count, end_offset] */
     RKV_MSG_ACK = 70,        /* [70, offset] */
     RKV_MSG_ERROR = 71,      /* [71, code int, message str] */
     RKV_MSG_PING_LINK = 72   /* [72, unix_ms] */
@@ -131,6 +131,7 @@ typedef struct rkv_msg {
         } sync;
         struct {
             uint64_t key_count;
+            int64_t end_offset; /* primary's offset when the walk ended */
         } snap_end;
         struct {
             int64_t offset;

@@ -1,0 +1,161 @@
+/*
+ * journal.c - encodes mutations as stream frames and appends them to the
+ * backlog (see journal.h), and the checks a write passes on a primary or a
+ * replica before it takes a lock.
+ */
+#include "journal.h"
+
+#include <stdlib.h>
+
+#include "record_fast.h"
+#include "repl.h"
+#include "stream.h"
+
+/* Per thread: the last offset written and whether a wake is owed. */
+static _Thread_local struct {
+    replkv_t *kv;
+    int64_t off;
+    bool wake;
+} tl;
+
+int rkv_journal_write_check_slow(replkv_t *kv)
+{
+    int mode = rkv_mode(kv);
+    if (mode == RKV_MODE_REPLICA) {
+        if (!atomic_load_explicit(&kv->read_only, memory_order_relaxed))
+            return 0;
+        char host[256];
+        int port = 0;
+        rkv_repl_primary_addr(kv, host, sizeof host, &port);
+        return rkv_fail(REPLKV_EREADONLY,
+                        "READONLY: this node is a replica; write to the "
+                        "primary at %s:%d",
+                        host, port);
+    }
+    int min = atomic_load_explicit(&kv->min_replicas, memory_order_relaxed);
+    if (min > 0) {
+        int good =
+            atomic_load_explicit(&kv->good_replicas, memory_order_relaxed);
+        if (good < min)
+            return rkv_fail(REPLKV_ENOREPLICAS,
+                            "NOREPLICAS: %d good replicas, "
+                            "min-replicas-to-write is %d",
+                            good, min);
+    }
+    return 0;
+}
+
+void rkv_journal_append(replkv_t *kv, const void *frame, size_t len)
+{
+    pthread_mutex_lock(&kv->jlock);
+    rkv_backlog_append(kv->bl, frame, len);
+    int64_t off = rkv_backlog_offset(kv->bl);
+    atomic_store_explicit(&kv->repl_offset, off, memory_order_release);
+    pthread_mutex_unlock(&kv->jlock);
+    tl.kv = kv;
+    tl.off = off;
+    tl.wake = true;
+}
+
+/* A frame that failed to encode: the stream can no longer describe the
+ * keyspace, so every replica must resync. */
+static void journal_broken(replkv_t *kv, int rc)
+{
+    rkv_log(kv, REPLKV_LOG_WARNING,
+            "journal: cannot encode a record (%s: %s); replicas will resync",
+            replkv_err_name(rc), replkv_last_error());
+    rkv_repl_request_resync(kv);
+}
+
+enum { STACK_FRAME = 1024 };
+
+void rkv_journal_set(replkv_t *kv, const void *key, size_t klen,
+                     const void *val, size_t vlen, int64_t expire_at)
+{
+    uint8_t stack[STACK_FRAME];
+    size_t need = rkv_fast_set_size(klen, vlen);
+    if (RKV_LIKELY(need <= sizeof stack)) {
+        size_t n = rkv_fast_put_set(stack, key, klen, val, vlen, expire_at);
+        rkv_journal_append(kv, stack, n);
+        return;
+    }
+    if (need - RKV_FRAME_HDR > UINT32_MAX) {
+        journal_broken(kv, rkv_fail(REPLKV_ETOOBIG, "SET of %zu bytes", need));
+        return;
+    }
+    uint8_t *heap = malloc(need);
+    if (heap == NULL) {
+        journal_broken(kv, rkv_fail(REPLKV_ENOMEM, "SET of %zu bytes", need));
+        return;
+    }
+    size_t n = rkv_fast_put_set(heap, key, klen, val, vlen, expire_at);
+    rkv_journal_append(kv, heap, n);
+    free(heap);
+}
+
+static void journal_msg(replkv_t *kv, const rkv_msg *m, size_t klen)
+{
+    uint8_t stack[STACK_FRAME];
+    rkv_buf b = {stack, 0, sizeof stack};
+    bool heap = klen + 64 > sizeof stack;
+    if (heap)
+        rkv_buf_init(&b);
+    int rc = rkv_msg_encode(&b, m);
+    if (rc == 0)
+        rkv_journal_append(kv, b.data, b.len);
+    else
+        journal_broken(kv, rc);
+    if (heap)
+        rkv_buf_free(&b);
+}
+
+void rkv_journal_del(replkv_t *kv, const void *key, size_t klen)
+{
+    rkv_msg m = {.type = RKV_REC_DEL};
+    m.key.key = (rkv_bytes){key, klen};
+    journal_msg(kv, &m, klen);
+}
+
+void rkv_journal_expireat(replkv_t *kv, const void *key, size_t klen,
+                          int64_t at)
+{
+    rkv_msg m = {.type = RKV_REC_EXPIREAT};
+    m.expireat.key = (rkv_bytes){key, klen};
+    m.expireat.at = at < 0 ? 0 : at;
+    journal_msg(kv, &m, klen);
+}
+
+void rkv_journal_persist(replkv_t *kv, const void *key, size_t klen)
+{
+    rkv_msg m = {.type = RKV_REC_PERSIST};
+    m.key.key = (rkv_bytes){key, klen};
+    journal_msg(kv, &m, klen);
+}
+
+void rkv_journal_flush(replkv_t *kv)
+{
+    rkv_msg m = {.type = RKV_REC_FLUSH};
+    journal_msg(kv, &m, 0);
+}
+
+void rkv_journal_wake(replkv_t *kv)
+{
+    if (!tl.wake || tl.kv != kv)
+        return;
+    tl.wake = false;
+    /* The I/O thread clears wake_pending only when it has sent everything
+     * and then looks again, so while replicas are busy streaming (or when
+     * there are none) writers make no system call here. */
+    atomic_thread_fence(memory_order_seq_cst); /* offset store -> flag load */
+    if (atomic_load_explicit(&kv->wake_pending, memory_order_acquire) == 0 &&
+        atomic_exchange_explicit(&kv->wake_pending, 1, memory_order_acq_rel) ==
+            0)
+        uv_async_send(&kv->repl_async);
+}
+
+int64_t rkv_journal_last_offset(replkv_t *kv)
+{
+    if (tl.kv == kv)
+        return tl.off;
+    return atomic_load_explicit(&kv->repl_offset, memory_order_acquire);
+}

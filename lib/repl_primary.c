@@ -1,0 +1,276 @@
+/*
+ * repl_primary.c - a primary's side of each replica link
+ * (docs/PROTOCOL.md "Synchronisation", steps 4-8): answer PSYNC with
+ * CONTINUE or FULLRESYNC, walk the keyspace for a full resync a few buckets
+ * at a time while the socket drains, stream the backlog from each link's
+ * cursor, take ACKs, send PINGs, drop silent links and replicas that fell
+ * out of the backlog.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "journal.h"
+#include "repl.h"
+
+static bool all_zero_id(const rkv_bytes *id)
+{
+    for (size_t i = 0; i < id->len; i++)
+        if (((const char *)id->p)[i] != '0')
+            return false;
+    return true;
+}
+
+/* Step 5: the PSYNC decision. */
+static int on_psync(rkv_link *l, const rkv_msg *m)
+{
+    replkv_t *kv = l->kv;
+    rkv_repl *r = kv->repl;
+    if (l->state != LINK_WAIT_PSYNC) {
+        rkv_link_close(l, REPLKV_LOG_WARNING, "PSYNC out of order");
+        return 1;
+    }
+    /* A replica serves replicas of its own (chained) from its backlog. */
+    if (rkv_mode(kv) == RKV_MODE_STANDALONE) {
+        rkv_msg e = {.type = RKV_MSG_ERROR};
+        const char *t = "this node keeps no replication stream";
+        e.error.code = REPLKV_ESTATE;
+        e.error.message = (rkv_bytes){t, strlen(t)};
+        rkv_link_send(l, &e);
+        rkv_link_close(l, REPLKV_LOG_WARNING, "PSYNC refused: %s", t);
+        return 1;
+    }
+    char want[RKV_ID_LEN + 1];
+    memcpy(want, m->sync.replid.p, RKV_ID_LEN);
+    want[RKV_ID_LEN] = '\0';
+    char replid[RKV_ID_LEN + 1];
+    pthread_mutex_lock(&kv->jlock);
+    bool ok = rkv_backlog_psync_ok(kv->bl, want, m->sync.offset);
+    int64_t off = rkv_backlog_offset(kv->bl);
+    memcpy(replid, rkv_backlog_replid(kv->bl), RKV_ID_LEN + 1);
+    pthread_mutex_unlock(&kv->jlock);
+    rkv_msg a = {.type = ok ? RKV_MSG_CONTINUE : RKV_MSG_FULLRESYNC};
+    a.sync.replid = (rkv_bytes){replid, RKV_ID_LEN};
+    a.sync.offset = ok ? m->sync.offset : off;
+    if (rkv_link_send(l, &a) != 0) {
+        rkv_link_close(l, REPLKV_LOG_WARNING, "cannot encode PSYNC answer");
+        return 1;
+    }
+    pthread_mutex_lock(&r->lock);
+    if (ok) {
+        r->sync_partial_ok++;
+        l->state = LINK_STREAMING;
+        l->cursor = m->sync.offset;
+    } else {
+        r->sync_full++;
+        if (!all_zero_id(&m->sync.replid))
+            r->sync_partial_err++;
+        l->state = LINK_SNAPSHOT;
+        l->cursor = off;
+        l->snap_shard = 0;
+        l->snap_cursor = 0;
+        l->snap_keys = 0;
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (ok)
+        rkv_log(kv, REPLKV_LOG_NOTICE,
+                "replication: partial resync with replica %s:%d accepted "
+                "from offset %lld (%lld bytes to send)",
+                l->addr, l->port, (long long)m->sync.offset,
+                (long long)(off - m->sync.offset));
+    else
+        rkv_log(kv, REPLKV_LOG_NOTICE,
+                "replication: full resync of replica %s:%d from offset %lld "
+                "(asked for %s:%lld)",
+                l->addr, l->port, (long long)off, want,
+                (long long)m->sync.offset);
+    rkv_primary_pump(l);
+    return 0;
+}
+
+int rkv_primary_on_msg(rkv_link *l, const rkv_msg *m)
+{
+    replkv_t *kv = l->kv;
+    switch (m->type) {
+    case RKV_MSG_PSYNC:
+        return on_psync(l, m);
+    case RKV_MSG_ACK: {
+        int64_t cur = atomic_load(&kv->repl_offset);
+        pthread_mutex_lock(&kv->repl->lock);
+        l->acked = m->ack.offset > cur ? cur : m->ack.offset;
+        l->ack_ms = rkv_mono_ms();
+        pthread_cond_broadcast(&kv->repl->cond);
+        pthread_mutex_unlock(&kv->repl->lock);
+        return 0;
+    }
+    default:
+        rkv_link_close(l, REPLKV_LOG_WARNING, "unexpected %s from a replica",
+                       rkv_msg_name(m->type));
+        return 1;
+    }
+}
+
+/* ------------------------------------------------------------ snapshot */
+
+typedef struct snap_ctx {
+    rkv_link *l;
+    int64_t now;
+    bool oom;
+} snap_ctx;
+
+static void snap_visit(const rkv_entry *e, void *ud)
+{
+    snap_ctx *c = ud;
+    int64_t exp = rkv_entry_expire(e);
+    if (c->oom || (exp != 0 && exp <= c->now))
+        return;
+    size_t klen, vlen;
+    const void *key = rkv_entry_key(e, &klen);
+    const void *val = rkv_entry_val(e, &vlen);
+    if (rkv_frame_put_set(&c->l->out, key, klen, val, vlen, exp) != 0)
+        c->oom = true;
+    else
+        c->l->snap_keys++;
+}
+
+/* Step 6: one step of the walk: some buckets of one shard under its lock,
+ * or, once every shard is done, SNAP_END. Returns false on failure. */
+static bool snapshot_step(rkv_link *l)
+{
+    replkv_t *kv = l->kv;
+    if (l->snap_shard < RKV_SHARDS) {
+        rkv_shard *s = &kv->shards[l->snap_shard];
+        snap_ctx c = {l, rkv_now_ms(), false};
+        size_t before = l->out.len;
+        pthread_mutex_lock(&s->lock);
+        int buckets = 0;
+        do {
+            l->snap_cursor = rkv_ks_scan(s->ks, l->snap_cursor, snap_visit, &c);
+        } while (l->snap_cursor != 0 && ++buckets < 256 && !c.oom &&
+                 l->out.len - before < 64 * 1024);
+        pthread_mutex_unlock(&s->lock);
+        if (c.oom) {
+            rkv_link_close(l, REPLKV_LOG_WARNING,
+                           "full resync: out of memory encoding the snapshot");
+            return false;
+        }
+        if (l->snap_cursor == 0)
+            l->snap_shard++;
+        return true;
+    }
+    rkv_msg m = {.type = RKV_MSG_SNAP_END};
+    m.snap_end.key_count = l->snap_keys;
+    m.snap_end.end_offset = atomic_load(&kv->repl_offset);
+    if (rkv_link_send(l, &m) != 0)
+        return false;
+    pthread_mutex_lock(&kv->repl->lock);
+    l->state = LINK_STREAMING;
+    pthread_mutex_unlock(&kv->repl->lock);
+    rkv_log(kv, REPLKV_LOG_NOTICE,
+            "replication: snapshot of %llu keys sent to replica %s:%d, "
+            "streaming from offset %lld",
+            (unsigned long long)l->snap_keys, l->addr, l->port,
+            (long long)l->cursor);
+    return true;
+}
+
+/* ------------------------------------------------------------ streaming */
+
+/* Step 7: copies backlog bytes from the link's cursor into its write
+ * buffer while its pending bytes are under the watermark. A cursor that
+ * fell out of the backlog closes the link: memory stays bounded and the
+ * writers never wait for a slow replica; it will resync. */
+void rkv_primary_pump(rkv_link *l)
+{
+    replkv_t *kv = l->kv;
+    while (!l->closing && l->pending + l->out.len < RKV_WRITE_WATERMARK) {
+        if (l->state != LINK_SNAPSHOT && l->state != LINK_STREAMING)
+            break;
+        pthread_mutex_lock(&kv->jlock);
+        int64_t first = rkv_backlog_first_offset(kv->bl);
+        int64_t end = rkv_backlog_offset(kv->bl);
+        if (l->cursor < first || l->cursor > end) {
+            pthread_mutex_unlock(&kv->jlock);
+            rkv_link_close(l, REPLKV_LOG_WARNING,
+                           "replica cannot keep up: it needs offset %lld, the "
+                           "backlog holds [%lld, %lld); it will resync",
+                           (long long)l->cursor, (long long)first,
+                           (long long)end);
+            return;
+        }
+        if (l->state == LINK_SNAPSHOT) {
+            pthread_mutex_unlock(&kv->jlock);
+            if (!snapshot_step(l))
+                return;
+            continue;
+        }
+        if (l->cursor == end) {
+            pthread_mutex_unlock(&kv->jlock);
+            if (l->pending + l->out.len > 0)
+                break;
+            /* Idle: let writers wake us again, then look once more so a
+             * write that saw the flag still set is not left behind. */
+            atomic_store_explicit(&kv->wake_pending, 0, memory_order_seq_cst);
+            if (atomic_load_explicit(&kv->repl_offset, memory_order_seq_cst) ==
+                l->cursor)
+                break;
+            continue;
+        }
+        size_t want = (size_t)(end - l->cursor);
+        if (want > 256 * 1024)
+            want = 256 * 1024;
+        size_t n = 0;
+        if (rkv_buf_reserve(&l->out, want) == 0)
+            rkv_backlog_copy(kv->bl, l->cursor, l->out.data + l->out.len, want,
+                             &n);
+        pthread_mutex_unlock(&kv->jlock);
+        if (n == 0) {
+            rkv_link_close(l, REPLKV_LOG_WARNING, "out of memory");
+            return;
+        }
+        l->out.len += n;
+        l->cursor += (int64_t)n;
+    }
+    rkv_link_flush(l);
+}
+
+/* ------------------------------------------------------------ cron */
+
+/* Step 8: PINGs in the stream every repl-ping-replica-period, repl-timeout,
+ * the good-replica count for min-replicas-to-write, and a pump of every
+ * link (a writer's wake may have been coalesced away). */
+void rkv_primary_cron(replkv_t *kv, uint64_t now_ms)
+{
+    rkv_repl *r = kv->repl;
+    pthread_mutex_lock(&kv->cfg_lock);
+    uint64_t timeout_ms = (uint64_t)kv->cfg.repl_timeout * 1000u;
+    uint64_t period_ms = (uint64_t)kv->cfg.repl_ping_period * 1000u;
+    uint64_t lag_ms = (uint64_t)kv->cfg.min_replicas_max_lag * 1000u;
+    pthread_mutex_unlock(&kv->cfg_lock);
+
+    if (rkv_mode(kv) == RKV_MODE_PRIMARY && r->replicas != NULL &&
+        now_ms - r->last_ping_ms >= period_ms) {
+        r->last_ping_ms = now_ms;
+        uint8_t buf[64];
+        rkv_buf b = {buf, 0, sizeof buf};
+        rkv_msg p = {.type = RKV_REC_PING};
+        p.ping.unix_ms = rkv_now_ms();
+        if (rkv_msg_encode(&b, &p) == 0)
+            rkv_journal_append(kv, b.data, b.len);
+    }
+    int good = 0;
+    rkv_link *next;
+    for (rkv_link *l = r->replicas; l != NULL; l = next) {
+        next = l->next;
+        if (now_ms - l->last_rx_ms > timeout_ms) {
+            rkv_link_close(l, REPLKV_LOG_WARNING,
+                           "replica silent for %llu ms (repl-timeout)",
+                           (unsigned long long)(now_ms - l->last_rx_ms));
+            continue;
+        }
+        if (l->state == LINK_STREAMING && l->acked >= 0 &&
+            now_ms - l->ack_ms <= lag_ms)
+            good++;
+        rkv_primary_pump(l);
+    }
+    atomic_store_explicit(&kv->good_replicas, good, memory_order_relaxed);
+}

@@ -1,0 +1,385 @@
+/*
+ * repl_replica.c - a replica's side of the link to its primary
+ * (docs/PROTOCOL.md "Synchronisation", replica steps): PSYNC, the answer,
+ * a full resync loaded into new shard tables beside the live ones and
+ * swapped in at once, the live stream applied in order with each frame
+ * appended unchanged to our own backlog (so offsets match the primary's),
+ * and ACKs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "journal.h"
+#include "repl.h"
+
+void rkv_replica_drop_load(rkv_link *l)
+{
+    for (unsigned i = 0; i < RKV_SHARDS; i++) {
+        rkv_ks_free(l->load[i]);
+        l->load[i] = NULL;
+    }
+}
+
+/* Step 4: ask to continue our history, or for everything when we have
+ * none (the all-zero id). */
+void rkv_replica_on_authed(rkv_link *l)
+{
+    replkv_t *kv = l->kv;
+    char replid[RKV_ID_LEN + 1];
+    int64_t off = 0;
+    if (kv->repl->fresh) {
+        memset(replid, '0', RKV_ID_LEN);
+    } else {
+        pthread_mutex_lock(&kv->jlock);
+        memcpy(replid, rkv_backlog_replid(kv->bl), RKV_ID_LEN);
+        off = rkv_backlog_offset(kv->bl);
+        pthread_mutex_unlock(&kv->jlock);
+    }
+    replid[RKV_ID_LEN] = '\0';
+    rkv_msg m = {.type = RKV_MSG_PSYNC};
+    m.sync.replid = (rkv_bytes){replid, RKV_ID_LEN};
+    m.sync.offset = off;
+    rkv_link_send(l, &m);
+    rkv_link_flush(l);
+    pthread_mutex_lock(&kv->repl->lock);
+    l->state = LINK_SYNC_SENT;
+    pthread_mutex_unlock(&kv->repl->lock);
+}
+
+/* ------------------------------------------------------------ apply */
+
+static int apply_to(rkv_ks *ks, uint64_t h, const rkv_msg *m)
+{
+    switch (m->type) {
+    case RKV_REC_SET:
+        if (rkv_ks_put(ks, h, m->set.key.p, m->set.key.len, m->set.val.p,
+                       m->set.val.len, m->set.expire_at, NULL) == NULL)
+            return rkv_fail(REPLKV_ENOMEM, "apply SET: out of memory");
+        return 0;
+    case RKV_REC_DEL:
+        rkv_ks_remove(ks, h, m->key.key.p, m->key.key.len);
+        return 0;
+    case RKV_REC_EXPIREAT:
+    case RKV_REC_PERSIST: {
+        const rkv_bytes *k =
+            m->type == RKV_REC_PERSIST ? &m->key.key : &m->expireat.key;
+        rkv_entry *e = rkv_ks_find(ks, h, k->p, k->len);
+        int64_t at = m->type == RKV_REC_PERSIST ? 0 : m->expireat.at;
+        if (e != NULL && rkv_ks_set_expire(ks, e, at) == NULL)
+            return rkv_fail(REPLKV_ENOMEM, "apply EXPIREAT: out of memory");
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+static const rkv_bytes *record_key(const rkv_msg *m)
+{
+    switch (m->type) {
+    case RKV_REC_SET:
+        return &m->set.key;
+    case RKV_REC_DEL:
+    case RKV_REC_PERSIST:
+        return &m->key.key;
+    case RKV_REC_EXPIREAT:
+        return &m->expireat.key;
+    default:
+        return NULL;
+    }
+}
+
+/* Step 9: one record onto the live keyspace under its shard lock (no
+ * READONLY check, no eviction, no expiry), with the exact frame appended
+ * to our backlog inside the same critical section. frame may be NULL. */
+static int apply_live(replkv_t *kv, const rkv_msg *m, const uint8_t *frame,
+                      size_t size)
+{
+    const rkv_bytes *k = record_key(m);
+    int rc = 0;
+    if (k != NULL) {
+        uint64_t h = rkv_ks_hash(kv->hasher, k->p, k->len);
+        rkv_shard *s = rkv_node_shard(kv, h);
+        pthread_mutex_lock(&s->lock);
+        rc = apply_to(s->ks, h, m);
+        if (rc == 0 && frame != NULL)
+            rkv_journal_append(kv, frame, size);
+        atomic_store_explicit(&s->mem, rkv_ks_memory(s->ks),
+                              memory_order_relaxed);
+        pthread_mutex_unlock(&s->lock);
+    } else if (m->type == RKV_REC_FLUSH) {
+        for (unsigned i = 0; i < RKV_SHARDS; i++)
+            pthread_mutex_lock(&kv->shards[i].lock);
+        for (unsigned i = 0; i < RKV_SHARDS; i++)
+            rkv_ks_clear(kv->shards[i].ks);
+        if (frame != NULL)
+            rkv_journal_append(kv, frame, size);
+        for (unsigned i = RKV_SHARDS; i-- > 0;) {
+            atomic_store_explicit(&kv->shards[i].mem,
+                                  rkv_ks_memory(kv->shards[i].ks),
+                                  memory_order_relaxed);
+            pthread_mutex_unlock(&kv->shards[i].lock);
+        }
+    } else if (frame != NULL) {
+        rkv_journal_append(kv, frame, size); /* PING */
+    }
+    (void)size;
+    return rc;
+}
+
+int rkv_replica_apply(replkv_t *kv, rkv_ks **tables, const rkv_msg *m)
+{
+    if (tables == NULL)
+        return apply_live(kv, m, NULL, 0);
+    const rkv_bytes *k = record_key(m);
+    if (k != NULL) {
+        uint64_t h = rkv_ks_hash(tables[0], k->p, k->len);
+        return apply_to(tables[h >> (64 - RKV_SHARD_BITS)], h, m);
+    }
+    if (m->type == RKV_REC_FLUSH)
+        for (unsigned i = 0; i < RKV_SHARDS; i++)
+            rkv_ks_clear(tables[i]);
+    return 0;
+}
+
+/* ------------------------------------------------------------ full resync */
+
+/* Step 6 (replica): every shard table replaced at once under all shard
+ * locks, so readers never see a half-loaded keyspace; our backlog starts
+ * over in the primary's history at the offset loaded. */
+static void swap_in(rkv_link *l)
+{
+    replkv_t *kv = l->kv;
+    rkv_ks *old[RKV_SHARDS];
+    for (unsigned i = 0; i < RKV_SHARDS; i++)
+        pthread_mutex_lock(&kv->shards[i].lock);
+    pthread_mutex_lock(&kv->jlock);
+    for (unsigned i = 0; i < RKV_SHARDS; i++) {
+        old[i] = kv->shards[i].ks;
+        kv->shards[i].ks = l->load[i];
+        kv->shards[i].expire_cursor = 0;
+        l->load[i] = NULL;
+        atomic_store(&kv->shards[i].mem, rkv_ks_memory(kv->shards[i].ks));
+    }
+    rkv_backlog_reset(kv->bl, l->load_replid, l->load_off);
+    atomic_store(&kv->repl_offset, l->load_off);
+    pthread_mutex_unlock(&kv->jlock);
+    for (unsigned i = RKV_SHARDS; i-- > 0;)
+        pthread_mutex_unlock(&kv->shards[i].lock);
+    for (unsigned i = 0; i < RKV_SHARDS; i++)
+        rkv_ks_free(old[i]);
+    rkv_repl *r = kv->repl;
+    r->fresh = false;
+    r->full_sync_failures = 0;
+    r->backoff_ms = 0;
+    pthread_mutex_lock(&r->lock);
+    l->state = LINK_ONLINE;
+    r->link_up = true;
+    r->sync_in_progress = false;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    rkv_log(kv, REPLKV_LOG_NOTICE,
+            "replication: full resync from %s:%d done: %llu keys, "
+            "replid %s offset %lld",
+            l->addr, l->port, (unsigned long long)l->load_keys,
+            l->load_replid, (long long)l->load_off);
+}
+
+static int start_load(rkv_link *l, const rkv_msg *m)
+{
+    replkv_t *kv = l->kv;
+    for (unsigned i = 0; i < RKV_SHARDS; i++) {
+        l->load[i] = rkv_ks_new(kv->hash_seed);
+        if (l->load[i] == NULL) {
+            rkv_link_close(l, REPLKV_LOG_WARNING,
+                           "full resync: out of memory");
+            return 1;
+        }
+    }
+    memcpy(l->load_replid, m->sync.replid.p, RKV_ID_LEN);
+    l->load_replid[RKV_ID_LEN] = '\0';
+    l->load_off = m->sync.offset;
+    l->load_end = -1;
+    l->load_keys = 0;
+    pthread_mutex_lock(&kv->repl->lock);
+    l->state = LINK_LOADING;
+    kv->repl->sync_in_progress = true;
+    pthread_mutex_unlock(&kv->repl->lock);
+    rkv_log(kv, REPLKV_LOG_NOTICE,
+            "replication: full resync from %s:%d, replid %s offset %lld",
+            l->addr, l->port, l->load_replid, (long long)l->load_off);
+    return 0;
+}
+
+static int on_continue(rkv_link *l, const rkv_msg *m)
+{
+    replkv_t *kv = l->kv;
+    char replid[RKV_ID_LEN + 1];
+    memcpy(replid, m->sync.replid.p, RKV_ID_LEN);
+    replid[RKV_ID_LEN] = '\0';
+    pthread_mutex_lock(&kv->jlock);
+    int64_t off = rkv_backlog_offset(kv->bl);
+    bool shifted = false;
+    if (off == m->sync.offset &&
+        strcmp(replid, rkv_backlog_replid(kv->bl)) != 0) {
+        /* Our primary was promoted: its history continues ours. */
+        rkv_backlog_shift_id(kv->bl, replid);
+        shifted = true;
+    }
+    pthread_mutex_unlock(&kv->jlock);
+    if (off != m->sync.offset) {
+        rkv_link_close(l, REPLKV_LOG_WARNING,
+                       "CONTINUE at offset %lld but we hold %lld",
+                       (long long)m->sync.offset, (long long)off);
+        return 1;
+    }
+    kv->repl->backoff_ms = 0;
+    pthread_mutex_lock(&kv->repl->lock);
+    l->state = LINK_ONLINE;
+    kv->repl->link_up = true;
+    pthread_mutex_unlock(&kv->repl->lock);
+    rkv_log(kv, REPLKV_LOG_NOTICE,
+            "replication: partial resync from %s:%d at offset %lld%s", l->addr,
+            l->port, (long long)off,
+            shifted ? " (the primary's history continues ours)" : "");
+    return 0;
+}
+
+static int bad(rkv_link *l, const rkv_msg *m)
+{
+    rkv_link_close(l, REPLKV_LOG_WARNING, "unexpected %s from the primary",
+                   rkv_msg_name(m->type));
+    return 1;
+}
+
+int rkv_replica_on_frame(rkv_link *l, const rkv_msg *m, const uint8_t *frame,
+                         size_t size)
+{
+    replkv_t *kv = l->kv;
+    int rc;
+    switch (l->state) {
+    case LINK_SYNC_SENT:
+        if (m->type == RKV_MSG_CONTINUE)
+            return on_continue(l, m);
+        if (m->type == RKV_MSG_FULLRESYNC)
+            return start_load(l, m);
+        return bad(l, m);
+    case LINK_LOADING:
+        if (m->type == RKV_REC_SET) {
+            if ((rc = rkv_replica_apply(kv, l->load, m)) != 0)
+                goto fail;
+            l->load_keys++;
+            return 0;
+        }
+        if (m->type != RKV_MSG_SNAP_END)
+            return bad(l, m);
+        l->load_end = m->snap_end.end_offset;
+        if (l->load_end < l->load_off) {
+            rkv_link_close(l, REPLKV_LOG_WARNING,
+                           "SNAP_END offset %lld before FULLRESYNC's %lld",
+                           (long long)l->load_end, (long long)l->load_off);
+            return 1;
+        }
+        l->state = LINK_LOADING_TAIL;
+        if (l->load_off == l->load_end)
+            swap_in(l);
+        return 0;
+    case LINK_LOADING_TAIL:
+        if (!rkv_msg_is_record(m->type))
+            return bad(l, m);
+        if ((rc = rkv_replica_apply(kv, l->load, m)) != 0)
+            goto fail;
+        l->load_off += (int64_t)size;
+        if (l->load_off == l->load_end)
+            swap_in(l);
+        else if (l->load_off > l->load_end)
+            return bad(l, m);
+        return 0;
+    case LINK_ONLINE:
+        if (!rkv_msg_is_record(m->type))
+            return bad(l, m);
+        /* Applied now; appended to our backlog once per read batch (only
+         * this thread writes on a replica, so the order is the same). */
+        if ((rc = apply_live(kv, m, NULL, 0)) != 0)
+            goto fail;
+        if (l->applied_len > 0 && l->applied_p + l->applied_len != frame)
+            rkv_replica_flush_applied(l);
+        if (l->applied_len == 0)
+            l->applied_p = frame;
+        l->applied_len += size;
+        return 0;
+    default:
+        return bad(l, m);
+    }
+fail:
+    rkv_link_close(l, REPLKV_LOG_WARNING, "cannot apply %s: %s",
+                   rkv_msg_name(m->type), replkv_last_error());
+    return 1;
+}
+
+void rkv_replica_flush_applied(rkv_link *l)
+{
+    if (l->applied_len == 0)
+        return;
+    rkv_journal_append(l->kv, l->applied_p, l->applied_len);
+    l->applied_p = NULL;
+    l->applied_len = 0;
+}
+
+static void send_ack(rkv_link *l, int64_t off)
+{
+    rkv_msg a = {.type = RKV_MSG_ACK};
+    a.ack.offset = off;
+    rkv_link_send(l, &a);
+    l->acked_sent = off;
+    l->last_ack_ms = rkv_mono_ms();
+}
+
+/* Step 8: an ACK after each read batch that moved our offset (coalesced:
+ * one per batch), and a wake for replkv_wait_applied(). */
+void rkv_replica_after_read(rkv_link *l)
+{
+    replkv_t *kv = l->kv;
+    if (l->state != LINK_ONLINE)
+        return;
+    int64_t off = atomic_load(&kv->repl_offset);
+    if (off != l->acked_sent) {
+        send_ack(l, off);
+        if (atomic_load(&kv->repl->waiters) > 0) {
+            pthread_mutex_lock(&kv->repl->lock);
+            pthread_cond_broadcast(&kv->repl->cond);
+            pthread_mutex_unlock(&kv->repl->lock);
+        }
+    }
+}
+
+void rkv_replica_cron(replkv_t *kv, uint64_t now_ms)
+{
+    rkv_repl *r = kv->repl;
+    rkv_link *l = r->primary;
+    if (l == NULL || l->closing)
+        return;
+    pthread_mutex_lock(&kv->cfg_lock);
+    uint64_t timeout_ms = (uint64_t)kv->cfg.repl_timeout * 1000u;
+    uint64_t period_ms = (uint64_t)kv->cfg.repl_ping_period * 1000u;
+    pthread_mutex_unlock(&kv->cfg_lock);
+    if (now_ms - l->last_rx_ms > timeout_ms) {
+        rkv_link_close(l, REPLKV_LOG_WARNING,
+                       "primary silent for %llu ms (repl-timeout)",
+                       (unsigned long long)(now_ms - l->last_rx_ms));
+        return;
+    }
+    if (now_ms - l->last_ack_ms < period_ms || !l->authed)
+        return;
+    if (l->state == LINK_ONLINE) {
+        send_ack(l, atomic_load(&kv->repl_offset));
+    } else {
+        /* Loading a long snapshot: tell the primary we are alive. */
+        rkv_msg p = {.type = RKV_MSG_PING_LINK};
+        p.ping.unix_ms = rkv_now_ms();
+        rkv_link_send(l, &p);
+        l->last_ack_ms = now_ms;
+    }
+    rkv_link_flush(l);
+}
