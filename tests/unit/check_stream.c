@@ -220,7 +220,8 @@ START_TEST(test_roundtrip_every_type)
     in[n++] =
         (rkv_msg){.type = RKV_MSG_FULLRESYNC, .sync = {{ID_A, 40}, 1LL << 40}};
     in[n++] = (rkv_msg){.type = RKV_MSG_CONTINUE, .sync = {{ID_B, 40}, 77}};
-    in[n++] = (rkv_msg){.type = RKV_MSG_SNAP_END, .snap_end = {UINT64_MAX}};
+    in[n++] = (rkv_msg){.type = RKV_MSG_SNAP_END,
+                        .snap_end = {UINT64_MAX, INT64_MAX}};
     in[n++] = (rkv_msg){.type = RKV_MSG_ACK, .ack = {INT64_MAX}};
     in[n++] =
         (rkv_msg){.type = RKV_MSG_ERROR, .error = {REPLKV_EAUTH, {"no", 2}}};
@@ -273,6 +274,7 @@ START_TEST(test_roundtrip_every_type)
             break;
         case RKV_MSG_SNAP_END:
             ck_assert_uint_eq(out.snap_end.key_count, UINT64_MAX);
+            ck_assert_int_eq(out.snap_end.end_offset, INT64_MAX);
             break;
         case RKV_MSG_ACK:
             ck_assert_int_eq(out.ack.offset, INT64_MAX);
@@ -827,9 +829,10 @@ START_TEST(test_wrong_field_types)
     expect_fail(b.data, b.len, REPLKV_EPROTO,
                 "ERROR: message must be str, got bin");
     pk_start(&pk, &b);
-    msgpack_pack_array(&pk, 2);
+    msgpack_pack_array(&pk, 3);
     msgpack_pack_uint8(&pk, RKV_MSG_SNAP_END);
     msgpack_pack_true(&pk);
+    msgpack_pack_uint8(&pk, 0);
     expect_fail(b.data, b.len, REPLKV_EPROTO,
                 "SNAP_END: key_count must be an integer, got bool");
     pk_start(&pk, &b);
