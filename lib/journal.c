@@ -7,7 +7,6 @@
 
 #include <stdlib.h>
 
-#include "record_fast.h"
 #include "repl.h"
 #include "stream.h"
 
@@ -72,25 +71,22 @@ enum { STACK_FRAME = 1024 };
 void rkv_journal_set(replkv_t *kv, const void *key, size_t klen,
                      const void *val, size_t vlen, int64_t expire_at)
 {
+    /* Small frames (nearly all) are packed into the stack: the buffer has
+     * room for the largest SET frame of this key and value, so it never
+     * grows. Larger ones get a heap buffer. */
     uint8_t stack[STACK_FRAME];
-    size_t need = rkv_fast_set_size(klen, vlen);
-    if (RKV_LIKELY(need <= sizeof stack)) {
-        size_t n = rkv_fast_put_set(stack, key, klen, val, vlen, expire_at);
-        rkv_journal_append(kv, stack, n);
-        return;
-    }
-    if (need - RKV_FRAME_HDR > UINT32_MAX) {
-        journal_broken(kv, rkv_fail(REPLKV_ETOOBIG, "SET of %zu bytes", need));
-        return;
-    }
-    uint8_t *heap = malloc(need);
-    if (heap == NULL) {
-        journal_broken(kv, rkv_fail(REPLKV_ENOMEM, "SET of %zu bytes", need));
-        return;
-    }
-    size_t n = rkv_fast_put_set(heap, key, klen, val, vlen, expire_at);
-    rkv_journal_append(kv, heap, n);
-    free(heap);
+    rkv_buf b = {stack, 0, sizeof stack};
+    bool heap = (uint64_t)klen + vlen + RKV_SET_OVERHEAD + RKV_FRAME_HDR >
+                sizeof stack;
+    if (heap)
+        rkv_buf_init(&b);
+    int rc = rkv_frame_put_set(&b, key, klen, val, vlen, expire_at);
+    if (rc == 0)
+        rkv_journal_append(kv, b.data, b.len);
+    else
+        journal_broken(kv, rc);
+    if (heap)
+        rkv_buf_free(&b);
 }
 
 static void journal_msg(replkv_t *kv, const rkv_msg *m, size_t klen)

@@ -54,6 +54,7 @@ struct rkv_link {
     int port;             /* peer's listening port from HELLO (lock) */
     rkv_buf rbuf;
     rkv_buf out;
+    rkv_decoder dec; /* reused for every frame this link receives */
     size_t pending; /* bytes given to uv_write, not yet written */
     uint64_t last_rx_ms;
     /* Handshake. */

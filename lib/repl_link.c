@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "record_fast.h"
 #include "repl.h"
 
 size_t rkv_link_max_payload(rkv_link *l)
@@ -141,9 +140,7 @@ int rkv_link_on_frame(rkv_link *l, const uint8_t *frame, size_t size,
                       const uint8_t *payload, size_t len)
 {
     rkv_msg m;
-    int rc = 0;
-    if (!(l->authed && l->outgoing && rkv_fast_decode(payload, len, &m)))
-        rc = rkv_msg_decode(payload, len, &m);
+    int rc = rkv_msg_decode_with(&l->dec, payload, len, &m);
     if (rc == REPLKV_EVERSION) {
         char why[300];
         snprintf(why, sizeof why, "unsupported protocol version: %s",

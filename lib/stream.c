@@ -662,7 +662,11 @@ static int decode_object(const msgpack_object *root, rkv_msg *m)
     return 0;
 }
 
-int rkv_msg_decode(const void *payload, size_t len, rkv_msg *m)
+/* The decode proper: skim bounds every declared count before msgpack-c
+ * allocates from it, then msgpack_unpack fills zone (the strings and
+ * binaries still point into payload). */
+static int decode_in(msgpack_zone *zone, const void *payload, size_t len,
+                     rkv_msg *m)
 {
     memset(m, 0, sizeof *m);
     if (len == 0)
@@ -670,10 +674,9 @@ int rkv_msg_decode(const void *payload, size_t len, rkv_msg *m)
     int rc = skim(payload, len);
     if (rc != 0)
         return rc;
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
+    msgpack_object obj;
     size_t off = 0;
-    msgpack_unpack_return ur = msgpack_unpack_next(&up, payload, len, &off);
+    msgpack_unpack_return ur = msgpack_unpack(payload, len, &off, zone, &obj);
     if (ur == MSGPACK_UNPACK_NOMEM_ERROR)
         rc = rkv_fail(REPLKV_ENOMEM,
                       "payload: out of memory unpacking %zu "
@@ -684,10 +687,38 @@ int rkv_msg_decode(const void *payload, size_t len, rkv_msg *m)
         rc = rkv_fail(REPLKV_EPROTO, "payload: msgpack-c refused it (%d)",
                       (int)ur);
     else
-        rc = decode_object(&up.data, m);
-    /* Strings and binaries point into payload, not into the zone. */
-    msgpack_unpacked_destroy(&up);
+        rc = decode_object(&obj, m);
+    msgpack_zone_clear(zone);
     if (rc != 0)
         memset(m, 0, sizeof *m);
+    return rc;
+}
+
+int rkv_decoder_init(rkv_decoder *d)
+{
+    if (!msgpack_zone_init(&d->zone, 2048))
+        return rkv_fail(REPLKV_ENOMEM, "decoder: out of memory");
+    return 0;
+}
+
+void rkv_decoder_destroy(rkv_decoder *d)
+{
+    msgpack_zone_destroy(&d->zone);
+}
+
+int rkv_msg_decode_with(rkv_decoder *d, const void *payload, size_t len,
+                        rkv_msg *m)
+{
+    return decode_in(&d->zone, payload, len, m);
+}
+
+int rkv_msg_decode(const void *payload, size_t len, rkv_msg *m)
+{
+    rkv_decoder d;
+    int rc = rkv_decoder_init(&d);
+    if (rc != 0)
+        return rc;
+    rc = decode_in(&d.zone, payload, len, m);
+    rkv_decoder_destroy(&d);
     return rc;
 }

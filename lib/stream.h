@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <msgpack.h>
+
 #include "buf.h"
 #include "internal.h"
 
@@ -196,6 +198,20 @@ int rkv_msg_encode(rkv_buf *b, const rkv_msg *m);
  * else in it, so a later version's HELLO is always recognised);
  * REPLKV_ENOMEM. On error *m is zeroed. */
 int rkv_msg_decode(const void *payload, size_t len, rkv_msg *m);
+
+/* A decoder that keeps msgpack-c's zone between messages, so that a link
+ * decoding a stream of frames allocates nothing per frame once warm. */
+typedef struct rkv_decoder {
+    msgpack_zone zone;
+} rkv_decoder;
+
+/* Returns 0 or REPLKV_ENOMEM. */
+int rkv_decoder_init(rkv_decoder *d);
+void rkv_decoder_destroy(rkv_decoder *d);
+
+/* rkv_msg_decode() using d's zone: the same checks and results. */
+int rkv_msg_decode_with(rkv_decoder *d, const void *payload, size_t len,
+                        rkv_msg *m);
 
 /* "SET", "HELLO", ... for log lines; "UNKNOWN" for a type not listed. A
  * static string. */

@@ -35,6 +35,7 @@ static void on_link_closed(uv_handle_t *h)
     rkv_replica_drop_load(l);
     rkv_buf_free(&l->rbuf);
     rkv_buf_free(&l->out);
+    rkv_decoder_destroy(&l->dec);
     free(l);
 }
 
@@ -251,6 +252,10 @@ static rkv_link *link_new(replkv_t *kv, bool outgoing)
     rkv_link *l = calloc(1, sizeof *l);
     if (l == NULL)
         return NULL;
+    if (rkv_decoder_init(&l->dec) != 0) {
+        free(l);
+        return NULL;
+    }
     l->kv = kv;
     l->outgoing = outgoing;
     l->acked = -1;
