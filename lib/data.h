@@ -72,25 +72,41 @@ static inline bool expired_at(int64_t expire, int64_t now)
     return expire != 0 && expire <= now;
 }
 
+/* Hashes key and locks its shard: the first step of every single-key
+ * operation. */
+static inline rkv_shard *lock_key(replkv_t *kv, const void *key, size_t klen,
+                                  uint64_t *h)
+{
+    *h = key_hash(kv, key, klen);
+    rkv_shard *s = rkv_node_shard(kv, *h);
+    shard_lock(s);
+    return s;
+}
+
 /* The live entry for key, or NULL. An entry whose time has passed is
  * deleted here (lazy expiry), counted and, on a primary, journaled as a
- * DEL; a replica only hides it (its primary's DEL removes it). Shard lock
- * held. */
+ * DEL; a replica only hides it (its primary's DEL removes it). With pos
+ * (writes), also where the key is, for rkv_ks_put_at(): one lookup per
+ * read-modify-write. Shard lock held. */
 static inline rkv_entry *find_live(replkv_t *kv, rkv_shard *s, uint64_t h,
-                                   const void *key, size_t klen)
+                                   const void *key, size_t klen,
+                                   rkv_ks_pos *pos)
 {
-    rkv_entry *e = rkv_ks_find(s->ks, h, key, klen);
+    rkv_entry *e = pos ? rkv_ks_find_pos(s->ks, h, key, klen, pos)
+                       : rkv_ks_find(s->ks, h, key, klen);
     if (e == NULL)
         return NULL;
     int64_t exp = rkv_entry_expire(e);
     if (RKV_UNLIKELY(exp != 0) && exp <= rkv_now_ms()) {
         int mode = rkv_mode(kv);
         if (mode == RKV_MODE_REPLICA)
-            return NULL;
+            return NULL; /* hidden; pos still points at it to replace it */
         if (mode == RKV_MODE_PRIMARY)
             rkv_journal_del(kv, key, klen);
         rkv_ks_remove(s->ks, h, key, klen);
         s->expired++;
+        if (pos)
+            pos->link = NULL; /* now absent: put_at inserts */
         return NULL;
     }
     return e;

@@ -29,10 +29,9 @@ int replkv_get(replkv_t *kv, const void *key, size_t klen, void *buf,
         return rc;
     if (vlen == NULL || (buf == NULL && cap > 0))
         return rkv_fail(REPLKV_EINVAL, "get: NULL buffer or length");
-    uint64_t h = key_hash(kv, key, klen);
-    rkv_shard *s = rkv_node_shard(kv, h);
-    shard_lock(s);
-    rkv_entry *e = find_live(kv, s, h, key, klen);
+    uint64_t h;
+    rkv_shard *s = lock_key(kv, key, klen, &h);
+    rkv_entry *e = find_live(kv, s, h, key, klen, NULL);
     if (e == NULL) {
         s->misses++;
         shard_unlock_changed(s);
@@ -80,10 +79,9 @@ static int get_then(replkv_t *kv, const void *key, size_t klen, void **val,
     if (writes && (rc = rkv_journal_write_check(kv)) != 0)
         return rc;
 
-    uint64_t h = key_hash(kv, key, klen);
-    rkv_shard *s = rkv_node_shard(kv, h);
-    shard_lock(s);
-    rkv_entry *e = find_live(kv, s, h, key, klen);
+    uint64_t h;
+    rkv_shard *s = lock_key(kv, key, klen, &h);
+    rkv_entry *e = find_live(kv, s, h, key, klen, NULL);
     if (e == NULL) {
         s->misses++;
         shard_unlock_changed(s);
@@ -139,10 +137,9 @@ int replkv_exists(replkv_t *kv, const void *key, size_t klen)
     int rc = check_key(kv, key, klen);
     if (rc != 0)
         return rc;
-    uint64_t h = key_hash(kv, key, klen);
-    rkv_shard *s = rkv_node_shard(kv, h);
-    shard_lock(s);
-    bool live = find_live(kv, s, h, key, klen) != NULL;
+    uint64_t h;
+    rkv_shard *s = lock_key(kv, key, klen, &h);
+    bool live = find_live(kv, s, h, key, klen, NULL) != NULL;
     shard_unlock_changed(s);
     return live ? 1 : 0;
 }
@@ -154,10 +151,9 @@ int replkv_ttl(replkv_t *kv, const void *key, size_t klen, int64_t *ttl_ms)
         return rc;
     if (ttl_ms == NULL)
         return rkv_fail(REPLKV_EINVAL, "ttl: NULL output");
-    uint64_t h = key_hash(kv, key, klen);
-    rkv_shard *s = rkv_node_shard(kv, h);
-    shard_lock(s);
-    rkv_entry *e = find_live(kv, s, h, key, klen);
+    uint64_t h;
+    rkv_shard *s = lock_key(kv, key, klen, &h);
+    rkv_entry *e = find_live(kv, s, h, key, klen, NULL);
     if (e == NULL) {
         shard_unlock_changed(s);
         *ttl_ms = -2;

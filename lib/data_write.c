@@ -124,10 +124,10 @@ static int set_common(replkv_t *kv, const void *key, size_t klen,
     if ((rc = ensure_memory(kv)) != 0)
         return rc;
 
-    uint64_t h = key_hash(kv, key, klen);
-    rkv_shard *s = rkv_node_shard(kv, h);
-    shard_lock(s);
-    rkv_entry *e = find_live(kv, s, h, key, klen);
+    uint64_t h;
+    rkv_shard *s = lock_key(kv, key, klen, &h);
+    rkv_ks_pos pos;
+    rkv_entry *e = find_live(kv, s, h, key, klen, &pos);
     if (old != NULL && e != NULL && (rc = rkv_data_copy_value(e, old, old_len)) != 0) {
         shard_unlock_changed(s);
         return rc;
@@ -150,7 +150,7 @@ static int set_common(replkv_t *kv, const void *key, size_t klen,
         rkv_journal_wake(kv);
         return 1;
     }
-    e = rkv_ks_put(s->ks, h, key, klen, val, vlen, at, NULL);
+    e = rkv_ks_put_at(s->ks, &pos, key, klen, val, vlen, at, NULL);
     if (e == NULL) {
         shard_unlock(s);
         if (old != NULL) {
@@ -200,10 +200,10 @@ int replkv_append(replkv_t *kv, const void *key, size_t klen, const void *val,
         rc = ensure_memory(kv);
     if (rc != 0)
         return rc;
-    uint64_t h = key_hash(kv, key, klen);
-    rkv_shard *s = rkv_node_shard(kv, h);
-    shard_lock(s);
-    rkv_entry *e = find_live(kv, s, h, key, klen);
+    uint64_t h;
+    rkv_shard *s = lock_key(kv, key, klen, &h);
+    rkv_ks_pos pos;
+    rkv_entry *e = find_live(kv, s, h, key, klen, &pos);
     size_t cur_len = 0;
     const void *cur = NULL;
     int64_t at = 0;
@@ -229,7 +229,7 @@ int replkv_append(replkv_t *kv, const void *key, size_t klen, const void *val,
         memcpy(joined, cur, cur_len);
     if (vlen)
         memcpy(joined + cur_len, val, vlen);
-    e = rkv_ks_put(s->ks, h, key, klen, joined, cur_len + vlen, at, NULL);
+    e = rkv_ks_put_at(s->ks, &pos, key, klen, joined, cur_len + vlen, at, NULL);
     if (e == NULL) {
         free(joined);
         shard_unlock_changed(s);
@@ -252,10 +252,9 @@ int replkv_del(replkv_t *kv, const void *key, size_t klen)
         rc = rkv_journal_write_check(kv);
     if (rc != 0)
         return rc;
-    uint64_t h = key_hash(kv, key, klen);
-    rkv_shard *s = rkv_node_shard(kv, h);
-    shard_lock(s);
-    bool live = find_live(kv, s, h, key, klen) != NULL;
+    uint64_t h;
+    rkv_shard *s = lock_key(kv, key, klen, &h);
+    bool live = find_live(kv, s, h, key, klen, NULL) != NULL;
     if (live) {
         rkv_ks_remove(s->ks, h, key, klen);
         if (rkv_journal_on(kv))
@@ -295,10 +294,9 @@ int replkv_expire(replkv_t *kv, const void *key, size_t klen, int64_t ms,
         at = now + ms;
     }
 
-    uint64_t h = key_hash(kv, key, klen);
-    rkv_shard *s = rkv_node_shard(kv, h);
-    shard_lock(s);
-    rkv_entry *e = find_live(kv, s, h, key, klen);
+    uint64_t h;
+    rkv_shard *s = lock_key(kv, key, klen, &h);
+    rkv_entry *e = find_live(kv, s, h, key, klen, NULL);
     if (e == NULL) {
         shard_unlock_changed(s);
         return 0;
@@ -335,10 +333,9 @@ int replkv_persist(replkv_t *kv, const void *key, size_t klen)
         rc = rkv_journal_write_check(kv);
     if (rc != 0)
         return rc;
-    uint64_t h = key_hash(kv, key, klen);
-    rkv_shard *s = rkv_node_shard(kv, h);
-    shard_lock(s);
-    rkv_entry *e = find_live(kv, s, h, key, klen);
+    uint64_t h;
+    rkv_shard *s = lock_key(kv, key, klen, &h);
+    rkv_entry *e = find_live(kv, s, h, key, klen, NULL);
     if (e == NULL || rkv_entry_expire(e) == 0) {
         shard_unlock_changed(s);
         return 0;
@@ -397,10 +394,10 @@ int replkv_incrby(replkv_t *kv, const void *key, size_t klen, int64_t delta,
         return rc;
     if ((rc = ensure_memory(kv)) != 0)
         return rc;
-    uint64_t h = key_hash(kv, key, klen);
-    rkv_shard *s = rkv_node_shard(kv, h);
-    shard_lock(s);
-    rkv_entry *e = find_live(kv, s, h, key, klen);
+    uint64_t h;
+    rkv_shard *s = lock_key(kv, key, klen, &h);
+    rkv_ks_pos pos;
+    rkv_entry *e = find_live(kv, s, h, key, klen, &pos);
     int64_t cur = 0, at = 0;
     if (e != NULL) {
         size_t vlen;
@@ -421,7 +418,7 @@ int replkv_incrby(replkv_t *kv, const void *key, size_t klen, int64_t delta,
     cur += delta;
     char num[24];
     int n = snprintf(num, sizeof num, "%" PRId64, cur);
-    e = rkv_ks_put(s->ks, h, key, klen, num, (size_t)n, at, NULL);
+    e = rkv_ks_put_at(s->ks, &pos, key, klen, num, (size_t)n, at, NULL);
     if (e == NULL) {
         shard_unlock(s);
         return rkv_fail(REPLKV_ENOMEM, "incrby: out of memory");
