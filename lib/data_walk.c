@@ -57,25 +57,28 @@ int replkv_scan(replkv_t *kv, uint64_t *cursor, size_t count,
     if (count == 0)
         count = 10;
     /* The cursor keeps the shard in its low bits and that shard's table
-     * cursor above them, so a scan walks the shards one after another. */
+     * cursor above them, so a scan walks the shards one after another; one
+     * call goes on into the next shards until it has about count keys. */
     unsigned shard = (unsigned)(*cursor & (RKV_SHARDS - 1));
     uint64_t c = *cursor >> RKV_SHARD_BITS;
     key_batch b = {.now = rkv_now_ms()};
-    rkv_shard *s = &kv->shards[shard];
-    shard_lock(s);
-    do {
-        c = rkv_ks_scan(s->ks, c, batch_add, &b);
-    } while (c != 0 && b.n < count && !b.oom);
-    shard_unlock(s);
+    bool done = false;
+    while (!done && b.n < count && !b.oom) {
+        rkv_shard *s = &kv->shards[shard];
+        shard_lock(s);
+        do {
+            c = rkv_ks_scan(s->ks, c, batch_add, &b);
+        } while (c != 0 && b.n < count && !b.oom);
+        shard_unlock(s);
+        if (c == 0 && ++shard == RKV_SHARDS)
+            done = true;
+    }
     if (b.oom) {
         free(b.bytes);
         free(b.ends);
         return rkv_fail(REPLKV_ENOMEM, "scan: out of memory");
     }
-    if (c != 0)
-        *cursor = (c << RKV_SHARD_BITS) | shard;
-    else
-        *cursor = shard + 1 < RKV_SHARDS ? shard + 1 : 0;
+    *cursor = done ? 0 : (c << RKV_SHARD_BITS) | shard;
 
     int rc = 0;
     size_t start = 0;

@@ -383,6 +383,18 @@ START_TEST(scan_across_growth)
         ck_assert_msg(s.hit[i], "key k:%d present throughout was not seen", i);
     free(s.hit);
 
+    /* A small keyspace comes back whole from one call with a large count,
+     * whatever shards its keys fell in. */
+    replkv_flush(kv);
+    replkv_set(kv, S("k:1"), S("v"), 0, 0);
+    replkv_set(kv, S("k:2"), S("v"), 0, 0);
+    seen two = {calloc(3, 1), 3, 0};
+    cursor = 0;
+    ck_assert_int_eq(replkv_scan(kv, &cursor, 10, mark, &two), 0);
+    ck_assert_uint_eq(cursor, 0);
+    ck_assert_int_eq(two.visits, 2);
+    free(two.hit);
+
     /* The callback's non-zero return stops the scan and is returned. */
     cursor = 0;
     ck_assert_int_eq(replkv_scan(kv, &cursor, 10, NULL, NULL), REPLKV_EINVAL);

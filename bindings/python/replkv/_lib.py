@@ -24,6 +24,8 @@ from ctypes import (
     CFUNCTYPE,
     POINTER,
     Structure,
+    c_bool,
+    c_char,
     c_char_p,
     c_int,
     c_int64,
@@ -55,6 +57,66 @@ class LogEvent(Structure):
 #: void (*replkv_log_cb)(replkv_t *kv, const replkv_log_event *ev, void *ud)
 LOG_CB = CFUNCTYPE(None, c_void_p, POINTER(LogEvent), c_void_p)
 
+class RoleEvent(Structure):
+    """replkv_role_event: starts with its size so that it can grow."""
+
+    _fields_ = [
+        ("size", c_size_t),
+        ("old_role", c_int),
+        ("new_role", c_int),
+        ("primary_host", c_char_p),
+        ("primary_port", c_int),
+    ]
+
+
+#: void (*replkv_role_cb)(replkv_t *kv, const replkv_role_event *ev, void *ud)
+ROLE_CB = CFUNCTYPE(None, c_void_p, POINTER(RoleEvent), c_void_p)
+
+# replkv_node_role
+ROLE_PRIMARY = 0
+ROLE_REPLICA = 1
+
+#: The fixed number of entries in replkv_repl_info.replicas.
+REPL_INFO_REPLICAS = 16
+
+
+class ReplicaInfoStruct(Structure):
+    """replkv_replica_info: one replica as its primary sees it."""
+
+    _fields_ = [
+        ("addr", c_char * 64),
+        ("port", c_int),
+        ("state", c_char_p),  # a static string of the library
+        ("acked_offset", c_int64),
+        ("lag_ms", c_int64),
+    ]
+
+
+class ReplInfoStruct(Structure):
+    """replkv_repl_info; the caller sets size to sizeof before the call."""
+
+    _fields_ = [
+        ("size", c_size_t),
+        ("role", c_int),
+        ("replid", c_char * 41),
+        ("replid2", c_char * 41),
+        ("offset", c_int64),
+        ("second_offset", c_int64),
+        ("primary_host", c_char * 256),
+        ("primary_port", c_int),
+        ("link_up", c_bool),
+        ("sync_in_progress", c_bool),
+        ("connected_replicas", c_int),
+        ("sync_full", c_uint64),
+        ("sync_partial_ok", c_uint64),
+        ("sync_partial_err", c_uint64),
+        ("bytes_sent", c_uint64),
+        ("bytes_received", c_uint64),
+        ("replicas", ReplicaInfoStruct * REPL_INFO_REPLICAS),
+        ("replicas_cap", c_int),
+    ]
+
+
 #: int (*replkv_scan_cb)(const void *key, size_t klen, void *ud); ud is the
 #: Python list that collects the keys, passed through as a py_object.
 SCAN_CB = CFUNCTYPE(c_int, c_void_p, c_size_t, py_object)
@@ -71,7 +133,10 @@ PERSIST = 0x40
 # Error codes the binding handles itself.
 ENOTFOUND = -3
 ERANGE = -4
+EREADONLY = -9
+ETIMEDOUT = -12
 ENOTSUP = -21
+ESTATE = -22
 
 _p = c_void_p
 _pp = POINTER(c_void_p)
@@ -124,9 +189,19 @@ _PROTOTYPES: List[Tuple[str, Any, List[Any], bool]] = [
     ("replkv_digest", c_int, [_p, _p], False),
     # introspection
     ("replkv_info", c_int, [_p, c_char_p, _pp], False),
-    # Replication and failover (replkv_wait, replkv_role, replkv_replicaof,
-    # replkv_failover, the role-change / failover-decision / divergence
-    # callback setters) go here once the C library has them.
+    # replication
+    ("replkv_opts_set_role_cb", c_int, [_p, ROLE_CB, _p], False),
+    ("replkv_replicaof", c_int, [_p, c_char_p, c_int], False),
+    ("replkv_replicaof_none", c_int, [_p], False),
+    ("replkv_role", c_int, [_p], False),
+    ("replkv_primary_addr", c_int, [_p, _p, c_size_t, POINTER(c_int)], False),
+    ("replkv_last_offset", c_int, [_p, POINTER(c_int64)], False),
+    ("replkv_wait", c_int, [_p, c_int, c_int64], False),
+    ("replkv_wait_offset", c_int, [_p, c_int64, c_int, c_int64], False),
+    ("replkv_wait_applied", c_int, [_p, c_int64, c_int64], False),
+    ("replkv_repl_info_get", c_int, [_p, POINTER(ReplInfoStruct)], False),
+    # Failover (replkv_failover, the failover-decision / divergence callback
+    # setters) goes here once the C library has it.
 ]
 
 
@@ -277,6 +352,33 @@ def error(rc: int, context: str = "") -> ReplkvError:
         message = f"{context}: {message}"
     cls = error_class(rc)
     name = _err_name(rc).decode("ascii", "replace")
-    # ReadOnlyError.primary_address stays None: once the library has
-    # replkv_primary_address(), fill it in here for REPLKV_EREADONLY.
+    if rc == EREADONLY:
+        return cls(  # type: ignore[call-arg]
+            message, rc, name,
+            primary_address=parse_address(detail.decode("utf-8", "replace")
+                                          if detail else ""),
+        )
     return cls(message, rc, name)
+
+
+def parse_address(text: str) -> Optional[Tuple[str, int]]:
+    """The ``host:port`` that ends text, as (host, port), or None.
+
+    replkv.h promises that a REPLKV_EREADONLY detail names the primary as
+    "host:port"; the words before it are not part of the contract, so only
+    the last word is read. ``[::1]:7000`` and ``::1:7000`` both give
+    ("::1", 7000). Port 0 (no primary known) gives None.
+    """
+    words = text.split()
+    if not words:
+        return None
+    word = words[-1].rstrip(".,;)'\"").lstrip("('\"")
+    host, sep, port = word.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return None
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    n = int(port)
+    if not 0 < n <= 65535 or not host:
+        return None
+    return host, n
