@@ -85,7 +85,7 @@ CACHE_BIN := $(if $(CACHE_MAIN_OBJ),$(BUILD)/replkv-cache)
 # Keep objects between runs (make would delete them as intermediates).
 .SECONDARY:
 
-.PHONY: all lib check unit-tests integration-tests python-tests install-check \
+.PHONY: examples-check all lib check unit-tests integration-tests python-tests install-check \
         export-check demo bench install uninstall deps deps-build clean format \
         tests
 
@@ -143,6 +143,7 @@ check: deps
 	@$(MAKE) --no-print-directory all tests
 	@$(MAKE) --no-print-directory unit-tests
 	@$(MAKE) --no-print-directory export-check
+	@$(MAKE) --no-print-directory examples-check
 	@$(MAKE) --no-print-directory integration-tests
 	@$(MAKE) --no-print-directory python-tests
 	@$(if $(SANITIZE),echo "install-check: skipped in a SANITIZE build (it checks packaging)",$(MAKE) --no-print-directory install-check)
@@ -171,6 +172,13 @@ python-tests: lib
 	    $(PY_SANENV) REPLKV_LIBRARY=$(CURDIR)/$(SHARED_LIB) PYTHONPATH=$(CURDIR)/bindings/python \
 	    $(PYTHON) -m unittest discover -s tests/python -t tests/python -v; \
 	fi
+
+# Every example must build and run: they are what users copy first.
+examples-check: $(EXAMPLE_BINS) lib
+	@set -e; for e in $(EXAMPLE_BINS); do echo "== $$e"; $$e; done; \
+	for e in $(sort $(wildcard examples/*.py)); do echo "== $$e"; \
+	    $(PY_SANENV) REPLKV_LIBRARY=$(CURDIR)/$(SHARED_LIB) PYTHONPATH=$(CURDIR)/bindings/python \
+	    $(PYTHON) $$e; done
 
 # The shared library must export replkv_* and nothing else.
 export-check: $(SHARED_LIB)
