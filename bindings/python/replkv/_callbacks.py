@@ -12,8 +12,8 @@ thread inside a replkv_* call). A trampoline:
   logged on the ``replkv`` logger and, when the application has installed
   its own ``sys.unraisablehook``, passed to it as well.
 
-Each future callback (on_role_change, on_failover_decision, on_divergence)
-is one more ``make_*_trampoline`` function plus one row in node._CALLBACKS.
+Each future callback (on_failover_decision, on_divergence) is one more
+``make_*_trampoline`` function plus one row in node._CALLBACKS.
 """
 
 from __future__ import annotations
@@ -24,13 +24,19 @@ import logging
 import sys
 import threading
 import types
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from . import _lib
 
 logger = logging.getLogger("replkv")
 
-__all__ = ["LogLevel", "log_to_logging", "in_callback", "report_error"]
+__all__ = [
+    "LogLevel",
+    "log_to_logging",
+    "in_callback",
+    "report_error",
+    "role_name",
+]
 
 
 class LogLevel(enum.IntEnum):
@@ -193,3 +199,51 @@ def make_log_trampoline(fn: Callable[[int, str], Any], owner: Any) -> Any:
             owners.pop()
 
     return _lib.LOG_CB(trampoline)
+
+
+_ROLE_NAMES = {_lib.ROLE_PRIMARY: "primary", _lib.ROLE_REPLICA: "replica"}
+
+
+def role_name(role: int) -> Union[str, int]:
+    """"primary" / "replica" for a replkv_node_role (an unknown value, from a
+    newer library, is passed on as its int)."""
+    return _ROLE_NAMES.get(role, role)
+
+
+_ROLE_EVENT_MIN_SIZE = (
+    _lib.RoleEvent.primary_port.offset + _lib.RoleEvent.primary_port.size
+)
+
+RoleCallback = Callable[[str, str, Optional[Tuple[str, int]]], Any]
+
+
+def make_role_trampoline(fn: RoleCallback, owner: Any) -> Any:
+    """A ROLE_CB that calls ``fn(old_role, new_role, primary)``: the roles
+    as "primary" / "replica", primary as ``(host, port)`` when the node
+    became a replica, else None.
+
+    It runs on the node's I/O thread. As for the log trampoline, the caller
+    keeps the returned object alive for the node's lifetime.
+    """
+
+    def trampoline(kv: Optional[int], ev: Any, ud: Optional[int]) -> None:
+        owners = _tls.owners
+        owners.append(owner)
+        saved = _fresh_scratch()
+        try:
+            e = ev.contents
+            if e.size < _ROLE_EVENT_MIN_SIZE:
+                return
+            new = role_name(e.new_role)
+            primary: Optional[Tuple[str, int]] = None
+            raw = e.primary_host
+            if e.new_role == _lib.ROLE_REPLICA and raw and e.primary_port > 0:
+                primary = (raw.decode("utf-8", "replace"), int(e.primary_port))
+            fn(role_name(e.old_role), new, primary)
+        except BaseException:  # noqa: BLE001 - nothing may escape into C
+            report_error("on_role_change", fn)
+        finally:
+            _restore_scratch(saved)
+            owners.pop()
+
+    return _lib.ROLE_CB(trampoline)

@@ -116,8 +116,9 @@ class ReadOnlyError(ReplkvError):
     """REPLKV_EREADONLY: the node is a replica; writes go to the primary.
 
     Attributes:
-        primary_address: ``"host:port"`` of the primary when the node knows
-            it, else None. (Always None until the library has replication.)
+        primary_address: the primary as ``(host, port)``, read from the
+            "host:port" that the library's detail message names, or None
+            when the message names none.
     """
 
     def __init__(
@@ -125,10 +126,12 @@ class ReadOnlyError(ReplkvError):
         message: str = "",
         code: Optional[int] = None,
         name: Optional[str] = None,
-        primary_address: Optional[str] = None,
+        primary_address: Optional[Tuple[str, int]] = None,
     ) -> None:
         super().__init__(message, code, name)
-        self.primary_address = primary_address
+        self.primary_address = (
+            None if primary_address is None else tuple(primary_address)
+        )
 
     def __reduce__(self):
         return (
