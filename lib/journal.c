@@ -68,32 +68,15 @@ static void journal_broken(replkv_t *kv, int rc)
 
 enum { STACK_FRAME = 1024 };
 
-void rkv_journal_set(replkv_t *kv, const void *key, size_t klen,
-                     const void *val, size_t vlen, int64_t expire_at)
+/* Encodes m and appends it. Frames up to STACK_FRAME (nearly all) are
+ * packed on the stack: the buffer never grows when size_hint (the bytes of
+ * key and value) fits with the framing. */
+static void journal_msg(replkv_t *kv, const rkv_msg *m, size_t size_hint)
 {
-    /* Small frames (nearly all) are packed into the stack: the buffer has
-     * room for the largest SET frame of this key and value, so it never
-     * grows. Larger ones get a heap buffer. */
     uint8_t stack[STACK_FRAME];
     rkv_buf b = {stack, 0, sizeof stack};
-    bool heap = (uint64_t)klen + vlen + RKV_SET_OVERHEAD + RKV_FRAME_HDR >
+    bool heap = (uint64_t)size_hint + RKV_SET_OVERHEAD + RKV_FRAME_HDR >
                 sizeof stack;
-    if (heap)
-        rkv_buf_init(&b);
-    int rc = rkv_frame_put_set(&b, key, klen, val, vlen, expire_at);
-    if (rc == 0)
-        rkv_journal_append(kv, b.data, b.len);
-    else
-        journal_broken(kv, rc);
-    if (heap)
-        rkv_buf_free(&b);
-}
-
-static void journal_msg(replkv_t *kv, const rkv_msg *m, size_t klen)
-{
-    uint8_t stack[STACK_FRAME];
-    rkv_buf b = {stack, 0, sizeof stack};
-    bool heap = klen + 64 > sizeof stack;
     if (heap)
         rkv_buf_init(&b);
     int rc = rkv_msg_encode(&b, m);
@@ -103,6 +86,16 @@ static void journal_msg(replkv_t *kv, const rkv_msg *m, size_t klen)
         journal_broken(kv, rc);
     if (heap)
         rkv_buf_free(&b);
+}
+
+void rkv_journal_set(replkv_t *kv, const void *key, size_t klen,
+                     const void *val, size_t vlen, int64_t expire_at)
+{
+    rkv_msg m = {.type = RKV_REC_SET};
+    m.set.key = (rkv_bytes){key, klen};
+    m.set.val = (rkv_bytes){val, vlen};
+    m.set.expire_at = expire_at;
+    journal_msg(kv, &m, klen + vlen);
 }
 
 void rkv_journal_del(replkv_t *kv, const void *key, size_t klen)
