@@ -7,10 +7,11 @@ Run as `make python-tests` does:
 
 from __future__ import annotations
 
+import socket
 import time
 import unittest
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import replkv
 
@@ -42,3 +43,33 @@ class NodeCase(unittest.TestCase):
         node = replkv.Node(*args, **kwargs)
         self.addCleanup(node.close)
         return node
+
+
+def free_port() -> int:
+    """A 127.0.0.1 TCP port that was free a moment ago: the kernel picks it
+    when a socket binds port 0."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def open_listening(case: unittest.TestCase, **options: Any) -> replkv.Node:
+    """A node listening for replicas on a free 127.0.0.1 port (see
+    port_of()), closed by case's cleanup. Another process may take the port between
+    free_port() and the node's bind, so a few are tried."""
+    for attempt in range(20):
+        port = free_port()
+        try:
+            node = replkv.Node(bind="127.0.0.1", port=port, **options)
+        except replkv.NetworkError:
+            if attempt == 19:
+                raise
+            continue
+        case.addCleanup(node.close)
+        return node
+    raise AssertionError("unreachable")
+
+
+def port_of(node: replkv.Node) -> int:
+    """The port a node listens on (its "port" option)."""
+    return int(node.config_get("port"))

@@ -90,8 +90,11 @@ class Hierarchy(unittest.TestCase):
 
     def test_read_only_primary_address(self):
         self.assertIsNone(replkv.ReadOnlyError("replica").primary_address)
-        e = replkv.ReadOnlyError("replica", primary_address="10.0.0.1:7000")
-        self.assertEqual(e.primary_address, "10.0.0.1:7000")
+        e = replkv.ReadOnlyError("replica",
+                                 primary_address=("10.0.0.1", 7000))
+        self.assertEqual(e.primary_address, ("10.0.0.1", 7000))
+        e = pickle.loads(pickle.dumps(e))
+        self.assertEqual(e.primary_address, ("10.0.0.1", 7000))
         self.assertEqual(e.code, -9)
 
     def test_pickle_round_trip(self):

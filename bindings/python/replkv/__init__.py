@@ -8,6 +8,13 @@ store (ctypes over libreplkv.so; nothing to compile).
         node.get("greeting")          # b'hello'
         node[b"k"] = b"v"; del node[b"k"]
 
+    # Replication: a primary that listens, a replica that follows it.
+    primary = replkv.Node(port=7000)
+    replica = replkv.Node(replicaof="127.0.0.1 7000")
+    primary.set("k", "v")
+    replica.wait_applied(primary.last_offset, timeout=5)
+    replica.get("k")                  # b'v'
+
 The library is found through REPLKV_LIBRARY, the source tree's
 build/libreplkv.so, then the system's dynamic loader; importing fails with
 ImportError if its major.minor version is not the one this binding was
@@ -47,6 +54,7 @@ from .errors import (
     VersionError,
 )
 from ._convert import parse_info
+from ._replication import ReplicaInfo, ReplInfo
 from .node import Node
 
 #: The path (or soname) of the libreplkv that was loaded.
@@ -65,6 +73,8 @@ def library_version_info() -> Tuple[int, int, int]:
 
 __all__ = [
     "Node",
+    "ReplInfo",
+    "ReplicaInfo",
     "LogLevel",
     "log_to_logging",
     "parse_info",

@@ -26,13 +26,17 @@ def option_name(name: str) -> str:
 
 def option_value(value: Any) -> str:
     """The redis.conf spelling of a Python value: True/False -> yes/no,
-    bytes decoded as UTF-8, anything else through str()."""
+    bytes decoded as UTF-8, a tuple or list as its items joined by spaces
+    (``replicaof=("10.0.0.1", 7000)`` -> ``10.0.0.1 7000``), anything else
+    through str()."""
     if value is True:
         return "yes"
     if value is False:
         return "no"
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8")
+    if isinstance(value, (tuple, list)):
+        return " ".join(option_value(v) for v in value)
     return str(value)
 
 

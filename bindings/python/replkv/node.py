@@ -35,6 +35,7 @@ from typing import (
 )
 
 from . import _callbacks, _config, _lib
+from ._replication import ReplicationMethods
 from ._convert import (
     Key,
     Seconds,
@@ -124,7 +125,7 @@ def _finalize(state: _NodeState) -> None:
 # ------------------------------------------------------------ the node
 
 
-class Node:
+class Node(ReplicationMethods):
     """A libreplkv node in this process.
 
     ``Node()`` with no arguments is a standalone in-process store. Options
@@ -144,6 +145,18 @@ class Node:
     an exception in it is logged on the ``replkv`` logger and never
     propagates. It must not close this node (BusyError).
 
+    on_role_change: ``callable(old_role: str, new_role: str,
+    primary: tuple | None)``, called on the node's I/O thread when its role
+    changes (replicaof(), replicaof_none()); roles are "primary" and
+    "replica", primary is the new primary's ``(host, port)`` when the node
+    became a replica, else None. It may use the data methods; wait*(),
+    replicaof*() and close() on this node raise BusyError there.
+    Exceptions are reported as for on_log.
+
+    Replication (see the methods' docs): ``Node(port=0)`` is standalone;
+    ``Node(port=7000)`` accepts replicas; ``Node(replicaof="host 7000")``
+    or ``node.replicaof("host", 7000)`` follows a primary.
+
     Keys are bytes or str (UTF-8); values are bytes, str, bytearray,
     memoryview, int or float. Results are bytes. Missing keys read as None.
 
@@ -152,10 +165,15 @@ class Node:
     """
 
     # Callbacks: keyword argument -> (trampoline factory, C setter). New
-    # callbacks (on_role_change, on_failover_decision, on_divergence) are
-    # new rows once the C library has their setters.
+    # callbacks (on_failover_decision, on_divergence) are new rows once the
+    # C library has their setters. A setter missing from an older library
+    # raises NotSupportedError when its callback is given.
     _CALLBACKS: Dict[str, Tuple[Callable[..., Any], str]] = {
         "on_log": (_callbacks.make_log_trampoline, "replkv_opts_set_log"),
+        "on_role_change": (
+            _callbacks.make_role_trampoline,
+            "replkv_opts_set_role_cb",
+        ),
     }
 
     def __init__(
@@ -163,6 +181,7 @@ class Node:
         options: Optional[Mapping[str, Any]] = None,
         *,
         on_log: Optional[Callable[[int, str], Any]] = None,
+        on_role_change: Optional[_callbacks.RoleCallback] = None,
         **kwargs: Any,
     ) -> None:
         self._h: Optional[int] = None
@@ -172,7 +191,9 @@ class Node:
                 settings.append(
                     (_config.option_name(name), _config.option_value(value), "")
                 )
-        self._open(settings, {"on_log": on_log})
+        self._open(
+            settings, {"on_log": on_log, "on_role_change": on_role_change}
+        )
 
     @classmethod
     def from_config(
@@ -180,6 +201,7 @@ class Node:
         path: Union[str, "os.PathLike[str]"],
         *,
         on_log: Optional[Callable[[int, str], Any]] = None,
+        on_role_change: Optional[_callbacks.RoleCallback] = None,
         **kwargs: Any,
     ) -> "Node":
         """Opens a node configured by a redis.conf-style file.
@@ -201,7 +223,9 @@ class Node:
             )
         node = cls.__new__(cls)
         node._h = None
-        node._open(settings, {"on_log": on_log})
+        node._open(
+            settings, {"on_log": on_log, "on_role_change": on_role_change}
+        )
         return node
 
     def _open(
@@ -693,7 +717,8 @@ class Node:
     def info(self, section: Optional[str] = None) -> Dict[str, Any]:
         """INFO as one flat dict (as redis-py returns it): every
         ``field: value`` of the section (None, "all" or "default" for all;
-        else "server", "memory", "stats", "keyspace"), numbers as int or
+        else "server", "memory", "stats", "replication", "keyspace"), with
+        Redis's field names (role:master / role:slave), numbers as int or
         float, keyspace lines (``db0``) as dicts. Field names are unique
         across sections. Raises InvalidArgument for an unknown section."""
         return parse_info(self.info_text(section))
