@@ -415,9 +415,10 @@ REPLKV_API int replkv_replicaof_none(replkv_t *kv);
  * REPLKV_EINVAL for a NULL kv). Any thread, lock-free. */
 REPLKV_API int replkv_role(replkv_t *kv);
 
-/* Copies the primary's host (NUL-terminated) into host (cap bytes) and its
- * port into *port. Returns 0; REPLKV_ESTATE on a primary; REPLKV_ERANGE
- * when cap is too small. */
+/* Copies the primary's host (NUL-terminated; at most 255 characters, so a
+ * 256-byte buffer always fits) into host (cap bytes) and its port into
+ * *port. Returns 0; REPLKV_ESTATE on a primary; REPLKV_ERANGE when cap is
+ * too small. */
 REPLKV_API int replkv_primary_addr(replkv_t *kv, char *host, size_t cap,
                                    int *port);
 
@@ -451,7 +452,9 @@ REPLKV_API int replkv_wait_applied(replkv_t *kv, int64_t off,
 typedef struct replkv_replica_info {
     char addr[64]; /* peer IP address */
     int port;      /* the port it listens on (0 = none) */
-    const char *state; /* "handshake", "wait_bgsave", "send_bulk", "online" */
+    /* "handshake", "wait_bgsave", "send_bulk", "online": a static string,
+     * valid for the life of the process. */
+    const char *state;
     int64_t acked_offset; /* -1 before its first ACK */
     int64_t lag_ms;       /* since its last ACK, -1 before the first */
 } replkv_replica_info;
@@ -475,8 +478,10 @@ typedef struct replkv_repl_info {
     int replicas_cap; /* 16 */
 } replkv_repl_info;
 
-/* Fills *info (whose size field the caller set to sizeof *info). Returns 0;
- * REPLKV_EINVAL (NULL, or size smaller than this library's struct). */
+/* Fills *info, whose size field the caller set to sizeof *info as its
+ * header knows it: a library with a larger struct fills only those bytes,
+ * so programs built against an older header keep working. Returns 0;
+ * REPLKV_EINVAL (NULL, or size smaller than the size field). Any thread. */
 REPLKV_API int replkv_repl_info_get(replkv_t *kv, replkv_repl_info *info);
 
 /* --------------------------------------------------------- introspection */

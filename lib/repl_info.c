@@ -24,14 +24,12 @@ static const char *state_name(rkv_link_state s)
     }
 }
 
-int replkv_repl_info_get(replkv_t *kv, replkv_repl_info *info)
+/* Fills a whole struct of this library's size. */
+static void fill_info(replkv_t *kv, replkv_repl_info *info)
 {
-    if (kv == NULL || info == NULL || info->size < sizeof *info)
-        return rkv_fail(REPLKV_EINVAL,
-                        "repl_info: NULL argument or size too small");
     rkv_repl *r = kv->repl;
-    memset((char *)info + sizeof info->size, 0,
-           sizeof *info - sizeof info->size);
+    memset(info, 0, sizeof *info);
+    info->size = sizeof *info;
     info->role = rkv_mode(kv) == RKV_MODE_REPLICA ? REPLKV_ROLE_REPLICA
                                                   : REPLKV_ROLE_PRIMARY;
     pthread_mutex_lock(&kv->jlock);
@@ -66,6 +64,19 @@ int replkv_repl_info_get(replkv_t *kv, replkv_repl_info *info)
     }
     info->connected_replicas = n;
     pthread_mutex_unlock(&r->lock);
+}
+
+int replkv_repl_info_get(replkv_t *kv, replkv_repl_info *out)
+{
+    if (kv == NULL || out == NULL || out->size < sizeof out->size)
+        return rkv_fail(REPLKV_EINVAL,
+                        "repl_info: NULL argument or size too small");
+    replkv_repl_info info;
+    fill_info(kv, &info);
+    /* Copy what the caller's struct has room for; its size stays. */
+    size_t n = out->size < sizeof info ? out->size : sizeof info;
+    memcpy((char *)out + sizeof out->size, (char *)&info + sizeof info.size,
+           n - sizeof out->size);
     return 0;
 }
 

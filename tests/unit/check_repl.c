@@ -819,6 +819,30 @@ START_TEST(bind_error)
 }
 END_TEST
 
+/* A program built against an older, smaller replkv_repl_info gets exactly
+ * its prefix filled and nothing written past it. */
+START_TEST(repl_info_older_struct)
+{
+    replkv_t *kv = node(0, NULL);
+    union {
+        replkv_repl_info info;
+        unsigned char raw[sizeof(replkv_repl_info)];
+    } u;
+    memset(u.raw, 0xAB, sizeof u.raw);
+    size_t old = offsetof(replkv_repl_info, sync_full);
+    u.info.size = old;
+    ck_assert_int_eq(replkv_repl_info_get(kv, &u.info), 0);
+    ck_assert_uint_eq(u.info.size, old);
+    ck_assert_int_eq(u.info.role, REPLKV_ROLE_PRIMARY);
+    ck_assert_uint_eq(strlen(u.info.replid), 40);
+    for (size_t i = old; i < sizeof u.raw; i++)
+        ck_assert_uint_eq(u.raw[i], 0xAB);
+    u.info.size = 1;
+    ck_assert_int_eq(replkv_repl_info_get(kv, &u.info), REPLKV_EINVAL);
+    replkv_close(kv);
+}
+END_TEST
+
 START_TEST(options)
 {
     replkv_opts *o = replkv_opts_new();
@@ -851,6 +875,7 @@ static Suite *repl_suite(void)
     TCase *tc = tcase_create("repl");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, options);
+    tcase_add_test(tc, repl_info_older_struct);
     tcase_add_test(tc, bind_error);
     tcase_add_test(tc, stream_100k);
     tcase_add_test(tc, replica_is_read_only);
