@@ -35,30 +35,11 @@ void rkv_aof_put_header(uint8_t *h, const char *replid, int64_t start)
 int rkv_aof_check_header(const char *path, const uint8_t *h, uint64_t size,
                          char *replid, int64_t *start)
 {
-    if (size < 8 || memcmp(h, AOF_MAGIC, 8) != 0)
-        return rkv_fail(REPLKV_ECORRUPT,
-                        "%s: not a libreplkv append-only file (bad magic)",
-                        path);
-    if (size < 12)
-        return rkv_fail(REPLKV_ECORRUPT, "%s: truncated at byte %" PRIu64, path,
-                        size);
-    uint32_t version = rkv_get_be32(h + 8);
-    if (version > RKV_AOF_VERSION)
-        return rkv_fail(REPLKV_EVERSION,
-                        "%s: append-only file format version %" PRIu32
-                        " was written by a newer libreplkv; this one reads "
-                        "up to version %d",
-                        path, version, RKV_AOF_VERSION);
-    if (version == 0)
-        return rkv_fail(REPLKV_ECORRUPT, "%s: format version 0", path);
-    if (size < RKV_AOF_HDR)
-        return rkv_fail(REPLKV_ECORRUPT,
-                        "%s: truncated at byte %" PRIu64
-                        ", inside the %d-byte header",
-                        path, size, RKV_AOF_HDR);
-    if (XXH3_64bits(h, 64) != rkv_get_be64(h + 64))
-        return rkv_fail(REPLKV_ECORRUPT,
-                        "%s: header checksum mismatch (bytes 0..71)", path);
+    int rc = rkv_pf_check_header(path, h, size, AOF_MAGIC,
+                                 "append-only file", RKV_AOF_VERSION,
+                                 RKV_AOF_HDR, 64);
+    if (rc != 0)
+        return rc;
     uint64_t s = rkv_get_be64(h + 56);
     if (!rkv_aof_valid_replid((const char *)h + 16) || s > INT64_MAX)
         return rkv_fail(REPLKV_ECORRUPT,

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 const char *rkv_fs_op_name(rkv_fs_op op)
 {
@@ -295,5 +296,36 @@ int rkv_pf_read_all(const rkv_fs *fs, const char *path, size_t max,
     }
     *data = p;
     *len = (size_t)size;
+    return 0;
+}
+
+int rkv_pf_check_header(const char *path, const uint8_t *h, uint64_t size,
+                        const uint8_t magic[8], const char *what,
+                        uint32_t max_version, size_t hdr_len, size_t sum_off)
+{
+    if (size < 8 || memcmp(h, magic, 8) != 0)
+        return rkv_fail(REPLKV_ECORRUPT, "%s: not a libreplkv %s (bad magic)",
+                        path, what);
+    if (size < 12)
+        return rkv_fail(REPLKV_ECORRUPT, "%s: truncated at byte %" PRIu64, path,
+                        size);
+    uint32_t version = rkv_get_be32(h + 8);
+    if (version > max_version)
+        return rkv_fail(REPLKV_EVERSION,
+                        "%s: %s format version %" PRIu32
+                        " was written by a newer libreplkv; this one reads "
+                        "up to version %" PRIu32,
+                        path, what, version, max_version);
+    if (version == 0)
+        return rkv_fail(REPLKV_ECORRUPT, "%s: format version 0", path);
+    if (size < hdr_len)
+        return rkv_fail(REPLKV_ECORRUPT,
+                        "%s: truncated at byte %" PRIu64
+                        ", inside the %zu-byte header",
+                        path, size, hdr_len);
+    if (XXH3_64bits(h, sum_off) != rkv_get_be64(h + sum_off))
+        return rkv_fail(REPLKV_ECORRUPT,
+                        "%s: header checksum mismatch (bytes 0..%zu)", path,
+                        hdr_len - 1);
     return 0;
 }

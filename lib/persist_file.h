@@ -142,4 +142,15 @@ static inline uint64_t rkv_get_be64(const uint8_t *p)
 /* Longest path the persistence modules build (dir + "/" + name). */
 #define RKV_PATH_MAX 4096
 
+/* The checks every file header starts with: 8-byte magic, a u32 format
+ * version (one newer than max_version is REPLKV_EVERSION, checked before
+ * the checksum so that a newer file is never reported as damaged), the
+ * whole header present (hdr_len bytes of size), and the XXH3 of its first
+ * sum_off bytes stored big-endian at sum_off. what names the file kind in
+ * messages ("snapshot"). Returns 0, REPLKV_ECORRUPT or REPLKV_EVERSION with
+ * a detail naming path. */
+int rkv_pf_check_header(const char *path, const uint8_t *h, uint64_t size,
+                        const uint8_t magic[8], const char *what,
+                        uint32_t max_version, size_t hdr_len, size_t sum_off);
+
 #endif /* RKV_PERSIST_FILE_H */

@@ -251,32 +251,12 @@ void rkv_snap_abort(rkv_snap_writer *w)
 static int check_header(const char *path, const uint8_t *h, uint64_t size,
                         rkv_snap_info *info)
 {
-    if (size < 8 || memcmp(h, SNAP_MAGIC, 8) != 0)
-        return rkv_fail(REPLKV_ECORRUPT,
-                        "%s: not a libreplkv snapshot (bad magic)", path);
-    if (size < 12)
-        return rkv_fail(REPLKV_ECORRUPT, "%s: truncated at byte %" PRIu64, path,
-                        size);
-    uint32_t version = rkv_get_be32(h + 8);
-    if (version > RKV_SNAP_VERSION)
-        return rkv_fail(REPLKV_EVERSION,
-                        "%s: snapshot format version %" PRIu32
-                        " was written by a newer libreplkv; this one reads "
-                        "up to version %d",
-                        path, version, RKV_SNAP_VERSION);
-    if (version == 0)
-        return rkv_fail(REPLKV_ECORRUPT, "%s: format version 0", path);
-    if (size < RKV_SNAP_HDR)
-        return rkv_fail(REPLKV_ECORRUPT,
-                        "%s: truncated at byte %" PRIu64
-                        ", inside the %d-byte header",
-                        path, size, RKV_SNAP_HDR);
-    if (XXH3_64bits(h, 128) != rkv_get_be64(h + 128))
-        return rkv_fail(REPLKV_ECORRUPT,
-                        "%s: header checksum mismatch (bytes 0..%d)", path,
-                        RKV_SNAP_HDR - 1);
+    int rc = rkv_pf_check_header(path, h, size, SNAP_MAGIC, "snapshot",
+                                 RKV_SNAP_VERSION, RKV_SNAP_HDR, 128);
+    if (rc != 0)
+        return rc;
     memset(info, 0, sizeof *info);
-    info->version = version;
+    info->version = rkv_get_be32(h + 8);
     memcpy(info->replid, h + 16, RKV_ID_LEN);
     info->offset = (int64_t)rkv_get_be64(h + 56);
     info->key_count = rkv_get_be64(h + 64);

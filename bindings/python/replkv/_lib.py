@@ -208,7 +208,7 @@ _PROTOTYPES: List[Tuple[str, Any, List[Any], bool]] = [
 class Library:
     """The loaded library: one attribute per C function, plus its path.
 
-    A function missing from an older library is replaced by a stub that
+    A function missing from an older library is replaced by a function that
     raises NotSupportedError naming it.
     """
 
@@ -226,7 +226,7 @@ class Library:
                         "libreplkv this binding can use"
                     ) from None
                 self.missing.append(name)
-                setattr(self, name, _missing_stub(name, path))
+                setattr(self, name, _unsupported(name, path))
                 continue
             fn.restype = restype
             fn.argtypes = argtypes
@@ -247,15 +247,15 @@ class Library:
         return n // 10000, (n // 100) % 100, n % 100
 
 
-def _missing_stub(name: str, path: str) -> Callable[..., int]:
-    def stub(*args: Any) -> int:
+def _unsupported(name: str, path: str) -> Callable[..., int]:
+    def unsupported(*args: Any) -> int:
         raise NotSupportedError(
             f"{name}() is not in {path}; this libreplkv is older than the "
             "binding (rebuild or upgrade the library)"
         )
 
-    stub.__name__ = name
-    return stub
+    unsupported.__name__ = name
+    return unsupported
 
 
 # ------------------------------------------------------------------ lookup
