@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "replication.h"
 #include "server.h"
 #include "util.h"
 
@@ -54,6 +55,8 @@ void client_close(cache_client *c, bool graceful)
         return;
     }
     cache_server *srv = c->srv;
+    if (c->flags & CF_BLOCKED)
+        repl_block_remove(c);
     c->flags |= CF_CLOSING;
     if (c->prev)
         c->prev->next = c->next;
@@ -266,7 +269,8 @@ static bool run_requests(cache_client *c, char *buf, size_t len)
                                                           : &srv->batch;
     c->flags |= CF_IN_BATCH;
     bool paused = false;
-    while (!(c->flags & (CF_CLOSING | CF_CLOSE_AFTER_REPLY))) {
+    /* A blocked client's requests wait in its buffer until its reply. */
+    while (!(c->flags & (CF_CLOSING | CF_CLOSE_AFTER_REPLY | CF_BLOCKED))) {
         p->max_bulk = srv->max_bulk;
         p->unauth = srv->conf.requirepass != NULL && !(c->flags & CF_AUTHED);
         int rc = resp_parse(p, buf, len);
@@ -367,6 +371,20 @@ static void process_input(cache_client *c)
 {
     while (run_requests(c, c->qbuf, c->qlen))
         ;
+}
+
+void client_async_reply_begin(cache_client *c)
+{
+    c->reply = &c->obuf;
+}
+
+void client_async_reply_end(cache_client *c)
+{
+    flush_output(c);
+    if (c->flags & (CF_CLOSING | CF_CLOSE_AFTER_REPLY | CF_PAUSED | CF_BLOCKED))
+        return;
+    if (c->qlen > 0)
+        process_input(c);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)

@@ -123,6 +123,11 @@ void cmd_config(cache_client *c);
 void cmd_info(cache_client *c);
 void cmd_command(cache_client *c);
 
+void cmd_replicaof(cache_client *c);
+void cmd_role(cache_client *c);
+void cmd_wait(cache_client *c);
+void cmd_failover(cache_client *c);
+
 /* commands_conn.c: AUTH's check, shared with HELLO. Replies an error and
  * returns false when user/password do not match. */
 bool conn_check_password(cache_client *c, const char *user, size_t ulen,

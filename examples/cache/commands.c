@@ -304,6 +304,29 @@ const cmd_def cmd_table[] = {
      "slow connection", "server", "2.8.13",
      "O(N) where N is the total number of Redis commands",
      "Returns detailed information about all commands.", "", SUBS(command_subs)},
+
+    /* replication */
+    {"replicaof", 3, CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE, cmd_replicaof, 0, 0,
+     0, "admin slow dangerous", "server", "5.0.0", "O(1)",
+     "Configures a server as replica of another, or promotes it to a master.",
+     "host:string port:integer", NULL, 0},
+    {"slaveof", 3, CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE, cmd_replicaof, 0, 0, 0,
+     "admin slow dangerous", "server", "1.0.0", "O(1)",
+     "Sets a Redis server as a replica of another, or promotes it to being a "
+     "master.",
+     "host:string port:integer", NULL, 0},
+    {"role", 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | FAST, cmd_role, 0, 0,
+     0, "admin fast dangerous", "server", "2.8.12", "O(1)",
+     "Returns the replication role.", "", NULL, 0},
+    {"wait", 3, CMD_NOSCRIPT, cmd_wait, 0, 0, 0, "slow connection", "generic",
+     "3.0.0", "O(1)",
+     "Blocks until the asynchronous replication of all preceding write "
+     "commands sent by the connection is completed.",
+     "numreplicas:integer timeout:integer", NULL, 0},
+    {"failover", -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE, cmd_failover, 0, 0,
+     0, "admin slow dangerous", "server", "6.2.0", "O(1)",
+     "Starts a coordinated failover from a server to one of its replicas.",
+     "[ABORT] [TIMEOUT=milliseconds:integer]", NULL, 0},
 };
 
 const size_t cmd_count = sizeof cmd_table / sizeof cmd_table[0];
@@ -405,6 +428,12 @@ void c_libfail(cache_client *c, int rc)
         break;
     case REPLKV_ENOMEM:
         c_err(c, "ERR out of memory");
+        break;
+    case REPLKV_EREADONLY:
+        c_err(c, "READONLY You can't write against a read only replica.");
+        break;
+    case REPLKV_ENOREPLICAS:
+        c_err(c, "NOREPLICAS Not enough good replicas to write.");
         break;
     case REPLKV_EINVAL:
         c_errf(c, "ERR %s", replkv_last_error());
@@ -510,9 +539,20 @@ void cmd_dispatch(cache_client *c)
         c_err(c, "NOAUTH Authentication required.");
         return;
     }
+    /* Redis refuses a write on a read-only replica before running it, so
+     * that a syntax error does not hide the READONLY. */
+    if ((d->flags & CMD_WRITE) && srv->replica_ro &&
+        replkv_role(srv->kv) == REPLKV_ROLE_REPLICA) {
+        st->rejected++;
+        c_err(c, "READONLY You can't write against a read only replica.");
+        return;
+    }
     uint64_t errors = srv->stat_errors;
     uint64_t t0 = util_mono_us();
     d->fn(c);
+    /* WAIT waits for the stream up to this client's last write. */
+    if (d->flags & CMD_WRITE)
+        replkv_last_offset(srv->kv, &c->woff);
     st->usec += util_mono_us() - t0;
     st->calls++;
     srv->stat_commands++;

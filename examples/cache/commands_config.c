@@ -13,9 +13,29 @@
 #include "cmd.h"
 #include "util.h"
 
-static const char *const lib_params[] = {"maxmemory", "maxmemory-policy",
-                                         "maxmemory-samples",
-                                         "proto-max-bulk-len", "hz", NULL};
+/* The library's runtime options as CONFIG GET / SET name them, Redis's
+ * old names included (CONFIG GET shows the name its pattern matched). */
+static const struct lib_param {
+    const char *name, *lib;
+} lib_params[] = {
+    {"maxmemory", "maxmemory"},
+    {"maxmemory-policy", "maxmemory-policy"},
+    {"maxmemory-samples", "maxmemory-samples"},
+    {"proto-max-bulk-len", "proto-max-bulk-len"},
+    {"hz", "hz"},
+    {"masterauth", "masterauth"},
+    {"repl-backlog-size", "repl-backlog-size"},
+    {"repl-timeout", "repl-timeout"},
+    {"repl-ping-replica-period", "repl-ping-replica-period"},
+    {"repl-ping-slave-period", "repl-ping-replica-period"},
+    {"min-replicas-to-write", "min-replicas-to-write"},
+    {"min-slaves-to-write", "min-replicas-to-write"},
+    {"min-replicas-max-lag", "min-replicas-max-lag"},
+    {"min-slaves-max-lag", "min-replicas-max-lag"},
+    {"replica-read-only", "replica-read-only"},
+    {"slave-read-only", "replica-read-only"},
+    {NULL, NULL},
+};
 
 typedef struct seen_list {
     const char *names[64];
@@ -52,13 +72,14 @@ static void config_get(cache_client *c)
             reply_bulk_cstr(&out, val);
             pairs++;
         }
-        for (size_t i = 0; lib_params[i]; i++) {
-            const char *name = lib_params[i];
+        for (size_t i = 0; lib_params[i].name; i++) {
+            const char *name = lib_params[i].name;
             if (!util_glob_match(pat, plen, name, strlen(name), true))
                 continue;
             if (!seen_add(&seen, name))
                 continue;
-            if (replkv_config_get(srv->kv, name, val, sizeof val, NULL) != 0)
+            if (replkv_config_get(srv->kv, lib_params[i].lib, val, sizeof val,
+                                  NULL) != 0)
                 continue;
             reply_bulk_cstr(&out, name);
             reply_bulk_cstr(&out, val);
@@ -87,11 +108,22 @@ static int apply_server_conf(cache_server *srv, cache_conf *next,
                              size_t ccap)
 {
     cache_conf *cur = &srv->conf;
+    /* requirepass is the peers' secret too: both change or neither. */
+    const char *np = next->requirepass ? next->requirepass : "";
+    const char *cp = cur->requirepass ? cur->requirepass : "";
+    bool newpass = strcmp(np, cp) != 0;
+    if (newpass && replkv_config_set(srv->kv, "requirepass", np) != 0) {
+        snprintf(reason, cap, "%s", replkv_last_error());
+        snprintf(culprit, ccap, "requirepass");
+        return -1;
+    }
     bool rebind = next->port != cur->port || next->nbind != cur->nbind;
     for (size_t i = 0; !rebind && i < next->nbind; i++)
         rebind = strcmp(next->bind[i], cur->bind[i]) != 0;
     if (rebind) {
         if (server_rebind(srv, next, reason, cap) != 0) {
+            if (newpass)
+                replkv_config_set(srv->kv, "requirepass", cp);
             snprintf(culprit, ccap, "%s",
                      next->port != cur->port ? "port" : "bind");
             return -1;
@@ -113,7 +145,7 @@ static int apply_server_conf(cache_server *srv, cache_conf *next,
 
 typedef struct lib_undo {
     const char *name;
-    char old[128];
+    char old[512];
 } lib_undo;
 
 /* Checks and applies one pair. Returns 0; -1 with reason for a bad value;
@@ -124,15 +156,16 @@ static int set_one(cache_client *c, const char *name, const char *value,
 {
     cache_server *srv = c->srv;
     bool runtime = false;
-    for (size_t i = 0; lib_params[i]; i++) {
-        if (strcmp(name, lib_params[i]) != 0)
+    for (size_t i = 0; lib_params[i].name; i++) {
+        if (strcmp(name, lib_params[i].name) != 0)
             continue;
+        name = lib_params[i].lib;
         if (*nundo >= 16) {
             snprintf(reason, cap, "too many options at once");
             return -1;
         }
         lib_undo *u = &undo[*nundo];
-        u->name = lib_params[i];
+        u->name = lib_params[i].lib;
         if (replkv_config_get(srv->kv, name, u->old, sizeof u->old, NULL) != 0 ||
             replkv_config_set(srv->kv, name, value) != 0) {
             snprintf(reason, cap, "%s", replkv_last_error());
@@ -141,11 +174,9 @@ static int set_one(cache_client *c, const char *name, const char *value,
         (*nundo)++;
         return 0;
     }
-    if (conf_unsupported(name)) {
-        snprintf(reason, cap,
-                 "'%s' is not supported yet by this build "
-                 "(replication/failover/persistence not built)",
-                 name);
+    char why_not[256];
+    if (conf_unsupported_reason(name, why_not, sizeof why_not) != NULL) {
+        snprintf(reason, cap, "%s", why_not);
         return -1;
     }
     if (!is_server_param(name, &runtime)) {
@@ -208,6 +239,9 @@ static void config_set(cache_client *c)
         if (replkv_config_get(srv->kv, "proto-max-bulk-len", v, sizeof v,
                               NULL) == 0)
             srv->max_bulk = strtoull(v, NULL, 10);
+        if (replkv_config_get(srv->kv, "replica-read-only", v, sizeof v,
+                              NULL) == 0)
+            srv->replica_ro = strcmp(v, "no") != 0;
         c_ok(c);
         return;
     }

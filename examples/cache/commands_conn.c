@@ -155,7 +155,9 @@ void cmd_hello(cache_client *c)
     reply_bulk_cstr(b, "mode");
     reply_bulk_cstr(b, "standalone");
     reply_bulk_cstr(b, "role");
-    reply_bulk_cstr(b, "master");
+    reply_bulk_cstr(b, replkv_role(c->srv->kv) == REPLKV_ROLE_REPLICA
+                           ? "replica"
+                           : "master");
     reply_bulk_cstr(b, "modules");
     reply_array(b, 0);
 }

@@ -76,6 +76,7 @@ bool conf_init(cache_conf *c)
     c->obuf_soft = 512ull * 1024 * 1024;
     c->obuf_soft_seconds = 60;
     c->query_buf_limit = 1024ull * 1024 * 1024;
+    c->repl_port = -1;
     char *def[] = {"127.0.0.1", "-::1"};
     c->dir = dup_str(".");
     return c->dir != NULL && set_bind(c, 2, def);
@@ -89,6 +90,7 @@ void conf_free(cache_conf *c)
     free(c->dir);
     free(c->pidfile);
     free(c->config_file);
+    free(c->replicaof_host);
     memset(c, 0, sizeof *c);
 }
 
@@ -102,8 +104,10 @@ bool conf_copy(cache_conf *dst, const cache_conf *src)
     dst->dir = dup_str(src->dir);
     dst->pidfile = dup_str(src->pidfile);
     dst->config_file = dup_str(src->config_file);
+    dst->replicaof_host = dup_str(src->replicaof_host);
     bool ok = set_bind(dst, (int)src->nbind, src->bind);
     if (!ok || (src->requirepass && !dst->requirepass) ||
+        (src->replicaof_host && !dst->replicaof_host) ||
         (src->logfile && !dst->logfile) || (src->dir && !dst->dir) ||
         (src->pidfile && !dst->pidfile) ||
         (src->config_file && !dst->config_file)) {
@@ -354,8 +358,8 @@ static int set_obuf(cache_conf *c, int argc, char **argv, char *r, size_t cap)
         if (strcasecmp(argv[i], "normal") != 0)
             return reasonf(r, cap,
                            "class '%s': only the 'normal' class exists in "
-                           "this build (replication/failover/persistence "
-                           "not built)",
+                           "this build (replicas are not clients here: "
+                           "their links are bounded by repl-backlog-size)",
                            argv[i]);
         uint64_t hard, soft;
         long long secs;
@@ -383,13 +387,69 @@ static int set_qbuf(cache_conf *c, int argc, char **argv, char *r, size_t cap)
     return 0;
 }
 
+int conf_peer_port(int client_port)
+{
+    if (client_port < 1 || client_port > 65535 - CACHE_REPL_PORT_OFFSET)
+        return -1;
+    return client_port + CACHE_REPL_PORT_OFFSET;
+}
+
+int conf_effective_repl_port(const cache_conf *c)
+{
+    if (c->repl_port >= 0)
+        return c->repl_port;
+    if (c->port == 0)
+        return 0;
+    return conf_peer_port(c->port);
+}
+
+/* replicaof <host> <port> | replicaof no one. The port is the primary's
+ * client port; conf_apply() hands the library <host> <port + 10000>. */
+static int set_replicaof(cache_conf *c, int argc, char **argv, char *r,
+                         size_t cap)
+{
+    (void)argc;
+    if (strcasecmp(argv[1], "no") == 0 && strcasecmp(argv[2], "one") == 0) {
+        free(c->replicaof_host);
+        c->replicaof_host = NULL;
+        c->replicaof_port = 0;
+        return 0;
+    }
+    long long port = 0;
+    if (argv[1][0] == '\0' || strlen(argv[1]) >= 256 ||
+        strchr(argv[1], ' ') != NULL)
+        return reasonf(r, cap, "bad primary host '%s'", argv[1]);
+    if (parse_ll(argv[2], 1, 65535, &port, r, cap) < 0)
+        return -1;
+    if (conf_peer_port((int)port) < 0)
+        return reasonf(r, cap,
+                       "the primary's repl-port would be %lld + %d, over "
+                       "65535 (replicaof takes the primary's client port)",
+                       port, CACHE_REPL_PORT_OFFSET);
+    if (replace_str(&c->replicaof_host, argv[1], r, cap) < 0)
+        return -1;
+    c->replicaof_port = (int)port;
+    return 0;
+}
+
+static int set_repl_port(cache_conf *c, int argc, char **argv, char *r,
+                         size_t cap)
+{
+    (void)argc;
+    long long v = 0;
+    if (parse_ll(argv[1], 0, 65535, &v, r, cap) < 0)
+        return -1;
+    c->repl_port = (int)v;
+    return 0;
+}
+
 static int set_save(cache_conf *c, int argc, char **argv, char *r, size_t cap)
 {
     (void)c;
     if (argc == 2 && argv[1][0] == '\0')
         return 0; /* save "": no snapshots, which is the truth */
     return reasonf(r, cap, "'save' is not supported yet by this build "
-                           "(replication/failover/persistence not built)");
+                           "(persistence not built)");
 }
 
 typedef struct directive {
@@ -416,6 +476,8 @@ static const directive directives[] = {
     {"client-output-buffer-limit", 5, -1, set_obuf, true},
     {"client-query-buffer-limit", 2, 2, set_qbuf, true},
     {"save", 2, -1, set_save, true},
+    {"replicaof", 3, 3, set_replicaof, false},
+    {"repl-port", 2, 2, set_repl_port, false},
 };
 
 #define NDIRECTIVES (sizeof directives / sizeof directives[0])
@@ -430,39 +492,92 @@ static const directive *find_directive(const char *name)
 
 static const char *const lib_options[] = {
     "maxmemory", "maxmemory-policy", "maxmemory-samples", "proto-max-bulk-len",
-    "hz", NULL};
+    "hz", "masterauth", "repl-backlog-size", "repl-timeout",
+    "repl-ping-replica-period", "min-replicas-to-write",
+    "min-replicas-max-lag", "replica-read-only", NULL};
+
+/* Redis's old names for the replication directives. */
+static const struct {
+    const char *alias, *name;
+} aliases[] = {
+    {"slaveof", "replicaof"},
+    {"min-slaves-to-write", "min-replicas-to-write"},
+    {"min-slaves-max-lag", "min-replicas-max-lag"},
+    {"repl-ping-slave-period", "repl-ping-replica-period"},
+    {"slave-read-only", "replica-read-only"},
+};
+
+const char *conf_canonical_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (strcasecmp(name, aliases[i].alias) == 0)
+            return aliases[i].name;
+    return name;
+}
 
 bool conf_is_lib_option(const char *name)
 {
+    name = conf_canonical_name(name);
     for (int i = 0; lib_options[i]; i++)
         if (strcasecmp(name, lib_options[i]) == 0)
             return true;
     return false;
 }
 
-/* Directives of Redis features that this build does not have yet. They are
- * refused by name: accepting them silently would let an operator believe a
- * replica or an append-only file exists. */
+const char *conf_unsupported_reason(const char *name, char *buf, size_t cap)
+{
+    /* Refused by name: accepting them silently would let an operator
+     * believe a sentinel, an append-only file or a replication knob is in
+     * effect. */
+    static const struct {
+        const char *name;
+        bool prefix;
+        const char *why;
+    } refused[] = {
+        {"sentinel", true, "failover not built"},
+        {"replica-priority", false, "failover not built"},
+        {"slave-priority", false, "failover not built"},
+        {"failover-timeout", false, "failover not built"},
+        {"down-after-milliseconds", false, "failover not built"},
+        {"parallel-syncs", false, "failover not built"},
+        {"quorum", false, "failover not built"},
+        {"appendonly", false, "persistence not built"},
+        {"appendfsync", false, "persistence not built"},
+        {"appendfilename", false, "persistence not built"},
+        {"appenddirname", false, "persistence not built"},
+        {"dbfilename", false, "persistence not built"},
+        {"no-appendfsync-on-rewrite", false, "persistence not built"},
+        {"stop-writes-on-bgsave-error", false, "persistence not built"},
+        {"aof-", true, "persistence not built"},
+        {"auto-aof-", true, "persistence not built"},
+        {"rdb", true, "persistence not built"},
+        {"metrics-port", false, "metrics not built"},
+        {"masteruser", false, "ACL users not built: use masterauth"},
+        /* Replication knobs the library has no equivalent for
+         * (diskless sync, announce addresses, stale reads...). */
+        {"repl-", true, "not a replication option of this build"},
+        {"replica-", true, "not a replication option of this build"},
+        {"slave-", true, "not a replication option of this build"},
+    };
+    if (find_directive(conf_canonical_name(name)) != NULL ||
+        conf_is_lib_option(name))
+        return NULL;
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        size_t n = strlen(refused[i].name);
+        if (refused[i].prefix ? strncasecmp(name, refused[i].name, n) == 0
+                              : strcasecmp(name, refused[i].name) == 0) {
+            snprintf(buf, cap, "'%s' is not supported yet by this build (%s)",
+                     name, refused[i].why);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
 bool conf_unsupported(const char *name)
 {
-    static const char *const exact[] = {
-        "replicaof", "slaveof", "masterauth", "masteruser", "sentinel",
-        "appendonly", "appendfsync", "appendfilename", "appenddirname",
-        "dbfilename", "metrics-port", "no-appendfsync-on-rewrite",
-        "stop-writes-on-bgsave-error", "min-replicas-to-write",
-        "min-replicas-max-lag", "min-slaves-to-write", "min-slaves-max-lag",
-        "failover-timeout", "down-after-milliseconds", "parallel-syncs",
-        "quorum", NULL};
-    static const char *const prefixes[] = {"repl-", "replica-", "slave-",
-                                           "aof-", "auto-aof-", "rdb",
-                                           "sentinel-", NULL};
-    for (int i = 0; exact[i]; i++)
-        if (strcasecmp(name, exact[i]) == 0)
-            return true;
-    for (int i = 0; prefixes[i]; i++)
-        if (strncasecmp(name, prefixes[i], strlen(prefixes[i])) == 0)
-            return true;
-    return false;
+    char buf[256];
+    return conf_unsupported_reason(name, buf, sizeof buf) != NULL;
 }
 
 int conf_apply(cache_conf *c, replkv_opts *o, int argc, char **argv,
@@ -473,21 +588,24 @@ int conf_apply(cache_conf *c, replkv_opts *o, int argc, char **argv,
     const char *name = argv[0];
     bool save_points = strcasecmp(name, "save") == 0 &&
                        !(argc == 2 && argv[1][0] == '\0');
-    if (conf_unsupported(name) || save_points)
+    char why_not[256];
+    if (save_points)
         return reasonf(reason, cap,
-                       "'%s' is not supported yet by this build "
-                       "(replication/failover/persistence not built)",
-                       name);
+                       "'save' is not supported yet by this build "
+                       "(persistence not built)");
+    if (conf_unsupported_reason(name, why_not, sizeof why_not) != NULL)
+        return reasonf(reason, cap, "%s", why_not);
     if (conf_is_lib_option(name)) {
         if (argc != 2)
             return reasonf(reason, cap,
                            "'%s': Bad directive or wrong number of arguments",
                            name);
-        if (o != NULL && replkv_opts_set(o, name, argv[1]) != 0)
+        if (o != NULL &&
+            replkv_opts_set(o, conf_canonical_name(name), argv[1]) != 0)
             return reasonf(reason, cap, "%s", replkv_last_error());
         return 0;
     }
-    const directive *d = find_directive(name);
+    const directive *d = find_directive(conf_canonical_name(name));
     if (d == NULL || argc < d->min_argc ||
         (d->max_argc >= 0 && argc > d->max_argc))
         return reasonf(reason, cap,
@@ -496,7 +614,18 @@ int conf_apply(cache_conf *c, replkv_opts *o, int argc, char **argv,
     char why[512];
     why[0] = '\0';
     if (d->set(c, argc, argv, why, sizeof why) < 0)
-        return reasonf(reason, cap, "'%s': %s", d->name, why);
+        return reasonf(reason, cap, "'%s': %s", name, why);
+    if (o != NULL && d->set == set_requirepass &&
+        replkv_opts_set(o, "requirepass", argv[1]) != 0)
+        return reasonf(reason, cap, "%s", replkv_last_error());
+    if (o != NULL && d->set == set_replicaof) {
+        char v[300] = "";
+        if (c->replicaof_host != NULL)
+            snprintf(v, sizeof v, "%s %d", c->replicaof_host,
+                     conf_peer_port(c->replicaof_port));
+        if (replkv_opts_set(o, "replicaof", v) != 0)
+            return reasonf(reason, cap, "%s", replkv_last_error());
+    }
     /* The library logs at the server's level too. */
     if (strcasecmp(name, "loglevel") == 0 && o != NULL &&
         replkv_opts_set(o, "loglevel", loglevel_names[c->loglevel]) != 0)
@@ -525,6 +654,9 @@ static const conf_param params[] = {
     {"save", true},
     {"appendonly", false},
     {"databases", false},
+    {"replicaof", false},
+    {"slaveof", false},
+    {"repl-port", false},
     {NULL, false},
 };
 
@@ -580,6 +712,12 @@ int conf_get(const cache_conf *c, const char *name, char *buf, size_t cap)
         snprintf(buf, cap, "no");
     else if (strcasecmp(name, "databases") == 0)
         snprintf(buf, cap, "1");
+    else if (strcasecmp(name, "replicaof") == 0 ||
+             strcasecmp(name, "slaveof") == 0) {
+        if (c->replicaof_host != NULL)
+            snprintf(buf, cap, "%s %d", c->replicaof_host, c->replicaof_port);
+    } else if (strcasecmp(name, "repl-port") == 0)
+        snprintf(buf, cap, "%d", conf_effective_repl_port(c));
     else
         return -1;
     return 0;

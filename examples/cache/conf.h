@@ -6,8 +6,13 @@
  * The server's own directives live in cache_conf; the library's (maxmemory,
  * hz, ...) are handed to replkv_opts_set() as they are read, so a bad value
  * is reported with its file and line. Directives of features this build
- * does not have yet (replication, failover, persistence) are refused by
- * name instead of being silently ignored.
+ * does not have yet (failover, persistence) are refused by name instead of
+ * being silently ignored.
+ *
+ * Replication: the library's peers talk on their own port, repl-port
+ * (default: the client port + 10000, as Redis Cluster's bus port).
+ * "replicaof <host> <port>" takes the primary's CLIENT port, as in Redis,
+ * and the library is pointed at <host> <port + 10000>.
  */
 #ifndef CACHE_CONF_H
 #define CACHE_CONF_H
@@ -37,7 +42,29 @@ typedef struct cache_conf {
     long long obuf_soft_seconds;
     uint64_t query_buf_limit; /* client-query-buffer-limit */
     char *config_file;        /* absolute path of the main file, or NULL */
+    /* replicaof <host> <port>: the primary's client port; host NULL when
+     * this node is a primary. */
+    char *replicaof_host;
+    int replicaof_port;
+    int repl_port; /* -1: the client port + 10000 (CACHE_REPL_PORT_OFFSET) */
 } cache_conf;
+
+/* The peer port is the client port plus this, unless repl-port says
+ * otherwise. */
+#define CACHE_REPL_PORT_OFFSET 10000
+
+/* The library port for the client port of a primary: port + 10000, or -1
+ * when that is over 65535 (or port is not 1..65535). */
+int conf_peer_port(int client_port);
+
+/* This node's own repl-port: repl-port if set, else port + 10000 (0 when
+ * port is 0). -1 when the default would pass 65535. */
+int conf_effective_repl_port(const cache_conf *c);
+
+/* The library's canonical name for a replication directive or its Redis
+ * alias (slaveof -> replicaof, min-slaves-to-write -> min-replicas-to-write,
+ * ...), or name itself. */
+const char *conf_canonical_name(const char *name);
 
 /* Defaults: port 6379, bind 127.0.0.1 -::1, timeout 0, maxclients 10000,
  * loglevel notice, client-output-buffer-limit normal 1gb 512mb 60. Returns
@@ -98,8 +125,12 @@ int conf_set(cache_conf *c, const char *name, const char *value, char *reason,
              size_t cap);
 
 /* True if name is the directive of a feature this build does not have yet
- * (replication, failover, persistence). */
+ * (failover, persistence, replication knobs the library lacks). */
 bool conf_unsupported(const char *name);
+
+/* The reason to refuse name, "'<name>' is not supported yet by this build
+ * (...)", written into buf; returns buf, or NULL if name is supported. */
+const char *conf_unsupported_reason(const char *name, char *buf, size_t cap);
 
 /* True if name is one of the library's options (passed to replkv_*). */
 bool conf_is_lib_option(const char *name);

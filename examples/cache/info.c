@@ -1,8 +1,9 @@
 /*
  * info.c - INFO: Redis's sections and field names, from the server itself
- * (server, clients, stats, replication, cpu, commandstats, errorstats)
- * merged with the library's replkv_info() sections (server, memory, stats,
- * keyspace) under one header each, the server's fields first.
+ * (server, clients, stats, cpu, commandstats, errorstats) merged with the
+ * library's replkv_info() sections (server, memory, stats, keyspace) under
+ * one header each, the server's fields first. Replication is the library's
+ * section with client ports (replication.c).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "replication.h"
 #include "util.h"
 
 static void addf(rbuf *t, const char *fmt, ...)
@@ -167,13 +169,7 @@ static void section_stats(cache_server *srv, rbuf *t)
 
 static void section_replication(cache_server *srv, rbuf *t)
 {
-    /* True until replication is built: this node is a primary with no
-     * replicas. */
-    addf(t,
-         "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"
-         "master_failover_state:no-failover\r\nmaster_replid:%s\r\n"
-         "master_repl_offset:0\r\nrepl_backlog_active:0\r\n",
-         srv->run_id);
+    repl_info_section(srv, t);
 }
 
 static void section_cpu(rbuf *t)

@@ -52,6 +52,53 @@ static void adjust_open_files(cache_conf *conf, cache_log *log)
     conf->maxclients = fit;
 }
 
+/* Points the library's peer listener at repl-port (default: port + 10000)
+ * on the first bind address. Returns 0, or -1 after printing why. */
+static int setup_repl_port(cache_conf *conf, replkv_opts *opts)
+{
+    int rport = conf_effective_repl_port(conf);
+    if (rport < 0) {
+        fprintf(stderr,
+                "\n*** FATAL CONFIG FILE ERROR (replkv-cache %s) ***\n"
+                "'repl-port': port %d + %d is over 65535: set repl-port "
+                "(0 = no replicas)\n",
+                REPLKV_VERSION_STRING, conf->port, CACHE_REPL_PORT_OFFSET);
+        return -1;
+    }
+    if (rport != 0 && rport == conf->port) {
+        fprintf(stderr,
+                "\n*** FATAL CONFIG FILE ERROR (replkv-cache %s) ***\n"
+                "'repl-port': must differ from port (%d)\n",
+                REPLKV_VERSION_STRING, conf->port);
+        return -1;
+    }
+    conf->repl_port = rport;
+    char v[16];
+    snprintf(v, sizeof v, "%d", rport);
+    if (replkv_opts_set(opts, "port", v) != 0) {
+        fprintf(stderr, "replkv-cache: %s\n", replkv_last_error());
+        return -1;
+    }
+    /* The library listens on one address: the first required one. */
+    const char *addr = NULL;
+    for (size_t i = 0; i < conf->nbind && addr == NULL; i++)
+        if (conf->bind[i][0] != '-')
+            addr = conf->bind[i];
+    if (addr == NULL && conf->nbind > 0)
+        addr = conf->bind[0] + 1;
+    if (addr != NULL) {
+        if (strcmp(addr, "*") == 0)
+            addr = "0.0.0.0";
+        else if (strcmp(addr, "::*") == 0)
+            addr = "::";
+        if (replkv_opts_set(opts, "bind", addr) != 0) {
+            fprintf(stderr, "replkv-cache: %s\n", replkv_last_error());
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void write_pidfile(const char *path, cache_log *log)
 {
     FILE *f = fopen(path, "w");
@@ -93,6 +140,11 @@ int main(int argc, char **argv)
         replkv_opts_free(opts);
         return 1;
     }
+    if (setup_repl_port(&conf, opts) != 0) {
+        conf_free(&conf);
+        replkv_opts_free(opts);
+        return 1;
+    }
     if (argc == 1 || strncmp(argv[1], "--", 2) == 0)
         fprintf(stderr, "Warning: no config file specified, using the "
                         "default config. In order to specify a config file "
@@ -123,8 +175,9 @@ int main(int argc, char **argv)
     rc = replkv_open(opts, &kv);
     replkv_opts_free(opts);
     if (rc != 0) {
-        log_msg(&log, LOG_WARNING, "Could not open the keyspace: %s (%s)",
-                replkv_strerror(rc), replkv_last_error());
+        log_msg(&log, LOG_WARNING,
+                "Could not open the keyspace (repl-port %d): %s (%s)",
+                conf.repl_port, replkv_strerror(rc), replkv_last_error());
         conf_free(&conf);
         log_close(&log);
         return 1;

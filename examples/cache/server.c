@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "replication.h"
 #include "util.h"
 
 
@@ -327,6 +328,7 @@ static void on_cron(uv_timer_t *t)
         if (c->obuf_soft_since || (c->flags & CF_WRITING))
             client_check_output_limits(c);
     }
+    repl_cron(srv);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -392,6 +394,11 @@ int server_start(cache_server *srv, uv_loop_t *loop, cache_conf *conf,
     char v[64];
     if (replkv_config_get(kv, "proto-max-bulk-len", v, sizeof v, NULL) == 0)
         srv->max_bulk = strtoull(v, NULL, 10);
+    srv->replica_ro = true;
+    if (replkv_config_get(kv, "replica-read-only", v, sizeof v, NULL) == 0)
+        srv->replica_ro = strcmp(v, "no") != 0;
+    if (replkv_role(kv) == REPLKV_ROLE_REPLICA)
+        srv->link_down_since_ms = (uint64_t)util_now_ms();
 
     srv->readbuf_cap = CACHE_SHARED_READ_BUF;
     srv->readbuf = malloc(srv->readbuf_cap);
@@ -453,6 +460,7 @@ void server_stop(cache_server *srv)
     srv->nlisteners = 0;
     while (srv->clients)
         client_close(srv->clients, false);
+    repl_stop(srv);
     close_if_open((uv_handle_t *)&srv->cron);
     close_if_open((uv_handle_t *)&srv->sigterm);
     close_if_open((uv_handle_t *)&srv->sigint);

@@ -38,6 +38,8 @@
 #define CF_WRITING 0x10u /* wbuf is in flight */
 #define CF_IN_BATCH 0x20u
 #define CF_PROTO_ERROR 0x40u
+/* In WAIT: its requests are read but run only after the reply. */
+#define CF_BLOCKED 0x80u
 
 typedef struct cache_server cache_server;
 
@@ -69,6 +71,12 @@ typedef struct cache_client {
     uint64_t ctime_ms, last_ms;
     int lastcmd; /* index into the command table, -1 = none */
     uint64_t bytes_in, bytes_out, cmds;
+
+    /* WAIT (replication.c). */
+    int64_t woff; /* stream offset after this client's last write */
+    long long wait_replicas;
+    uint64_t wait_deadline_ms;          /* monotonic; 0 = no limit */
+    struct cache_client *bprev, *bnext; /* srv->blocked */
 } cache_client;
 
 typedef struct cache_listener {
@@ -133,6 +141,14 @@ struct cache_server {
         uint64_t count;
     } errstats[CACHE_MAX_ERRSTATS];
     size_t nerrstats;
+
+    /* Replication (replication.c). */
+    cache_client *blocked; /* clients in WAIT */
+    size_t nblocked;
+    uv_timer_t wait_timer; /* polls the replicas' acks while any wait */
+    bool wait_timer_on;
+    bool replica_ro;             /* replica-read-only, as last set */
+    uint64_t link_down_since_ms; /* wall ms; 0 = link up or unknown */
 };
 
 /* Sets srv up on loop with conf (taken over: srv owns it from here) and the
@@ -167,6 +183,11 @@ int client_start_reading(cache_client *c);
 void client_on_close(uv_handle_t *h);
 /* client.c: closes c if its unsent output passed the configured limits. */
 void client_check_output_limits(cache_client *c);
+/* client.c: a reply outside a read batch (an unblocked WAIT): begin points
+ * c->reply at c's own output buffer; end sends it and runs the requests
+ * that c sent meanwhile. */
+void client_async_reply_begin(cache_client *c);
+void client_async_reply_end(cache_client *c);
 /* client.c: makes room for n arguments in the shared argument vectors. */
 bool client_argv_reserve(cache_server *srv, size_t n);
 

@@ -1,7 +1,8 @@
 /*
  * check_cache_conf.c - replkv-cache's configuration loader: quoting and
  * comments, every bad line reported with its file and line number, the
- * directives of features not built yet refused by name, include, command
+ * directives of features not built yet refused by name, the replication
+ * directives (client port in, peer port to the library), include, command
  * line flags, and CONFIG GET / SET formatting.
  */
 #include <check.h>
@@ -123,27 +124,124 @@ END_TEST
 
 START_TEST(test_unsupported)
 {
-    const char *names[] = {"replicaof 127.0.0.1 6380", "slaveof 1.2.3.4 1",
-                           "masterauth secret", "min-replicas-to-write 1",
-                           "repl-backlog-size 1mb", "sentinel monitor m 1 2 3",
-                           "appendonly no", "appendfsync everysec",
-                           "replica-priority 10", "metrics-port 9121",
-                           "save 900 1"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    struct {
+        const char *line, *why;
+    } cases[] = {
+        {"sentinel monitor m 1 2 3", "failover not built"},
+        {"replica-priority 10", "failover not built"},
+        {"slave-priority 10", "failover not built"},
+        {"appendonly no", "persistence not built"},
+        {"appendfsync everysec", "persistence not built"},
+        {"save 900 1", "persistence not built"},
+        {"metrics-port 9121", "metrics not built"},
+        {"repl-diskless-sync yes", "not a replication option of this build"},
+        {"replica-serve-stale-data yes",
+         "not a replication option of this build"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         teardown();
         setup();
         char text[128];
-        snprintf(text, sizeof text, "port 1\n%s\n", names[i]);
+        snprintf(text, sizeof text, "port 1\n%s\n", cases[i].line);
         ck_assert_int_eq(load(text), -1);
         char name[64];
-        sscanf(names[i], "%63s", name);
+        sscanf(cases[i].line, "%63s", name);
         char want[256];
         snprintf(want, sizeof want,
-                 "test.conf:2: '%s' is not supported yet by this build "
-                 "(replication/failover/persistence not built)",
-                 name);
+                 "test.conf:2: '%s' is not supported yet by this build (%s)",
+                 name, cases[i].why);
         ck_assert_str_eq(err.msg, want);
     }
+}
+END_TEST
+
+static void lib_opt(const char *name, const char *want)
+{
+    char v[300];
+    ck_assert_int_eq(replkv_opts_get(opts, name, v, sizeof v, NULL), 0);
+    ck_assert_str_eq(v, want);
+}
+
+START_TEST(test_replication)
+{
+    const char *text = "port 7000\n"
+                       "replicaof 10.0.0.1 6380\n"
+                       "masterauth \"s3cret pw\"\n"
+                       "requirepass \"s3cret pw\"\n"
+                       "min-slaves-to-write 1\n"
+                       "min-replicas-max-lag 5\n"
+                       "repl-backlog-size 1mb\n"
+                       "repl-timeout 30\n"
+                       "repl-ping-slave-period 2\n"
+                       "slave-read-only no\n";
+    ck_assert_int_eq(load(text), 0);
+    /* The primary's client port in the server's view, its peer port
+     * (+ 10000) in the library's. */
+    ck_assert_str_eq(conf.replicaof_host, "10.0.0.1");
+    ck_assert_int_eq(conf.replicaof_port, 6380);
+    lib_opt("replicaof", "10.0.0.1 16380");
+    lib_opt("masterauth", "s3cret pw");
+    lib_opt("requirepass", "s3cret pw");
+    ck_assert_str_eq(conf.requirepass, "s3cret pw");
+    lib_opt("min-replicas-to-write", "1");
+    lib_opt("min-replicas-max-lag", "5");
+    lib_opt("repl-backlog-size", "1048576");
+    lib_opt("repl-timeout", "30");
+    lib_opt("repl-ping-replica-period", "2");
+    lib_opt("replica-read-only", "no");
+    char v[64];
+    ck_assert_int_eq(conf_get(&conf, "replicaof", v, sizeof v), 0);
+    ck_assert_str_eq(v, "10.0.0.1 6380");
+    ck_assert_int_eq(conf_get(&conf, "slaveof", v, sizeof v), 0);
+    ck_assert_str_eq(v, "10.0.0.1 6380");
+
+    /* repl-port: default port + 10000, or as set. */
+    ck_assert_int_eq(conf_effective_repl_port(&conf), 17000);
+    ck_assert_int_eq(load("repl-port 9000\n"), 0);
+    ck_assert_int_eq(conf_effective_repl_port(&conf), 9000);
+    ck_assert_int_eq(load("repl-port 0\n"), 0);
+    ck_assert_int_eq(conf_effective_repl_port(&conf), 0);
+    conf.repl_port = -1;
+    ck_assert_int_eq(load("port 60000\n"), 0);
+    ck_assert_int_eq(conf_effective_repl_port(&conf), -1);
+    ck_assert_int_eq(conf_peer_port(55535), 65535);
+    ck_assert_int_eq(conf_peer_port(55536), -1);
+    ck_assert_int_eq(conf_peer_port(0), -1);
+
+    /* slaveof no one undoes it, in the library too. */
+    ck_assert_int_eq(load("slaveof no one\n"), 0);
+    ck_assert_ptr_null(conf.replicaof_host);
+    lib_opt("replicaof", "");
+    ck_assert_int_eq(conf_get(&conf, "replicaof", v, sizeof v), 0);
+    ck_assert_str_eq(v, "");
+
+    struct {
+        const char *text, *want;
+    } bad[] = {
+        {"replicaof h 70000\n", "test.conf:1: 'replicaof': argument must be "
+                                "between 1 and 65535 inclusive"},
+        {"replicaof h 60000\n",
+         "test.conf:1: 'replicaof': the primary's repl-port would be 60000 + "
+         "10000, over 65535 (replicaof takes the primary's client port)"},
+        {"slaveof h\n", "test.conf:1: 'slaveof': Bad directive or wrong "
+                        "number of arguments"},
+        {"repl-port -1\n", "test.conf:1: 'repl-port': argument must be "
+                           "between 0 and 65535 inclusive"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(load(bad[i].text), -1);
+        ck_assert_str_eq(err.msg, bad[i].want);
+    }
+    ck_assert_int_eq(load("min-replicas-to-write x\n"), -1);
+    ck_assert_msg(strstr(err.msg, "min-replicas-to-write") != NULL, "%s",
+                  err.msg);
+    ck_assert_int_eq(load("slave-read-only maybe\n"), -1);
+    ck_assert_msg(strncmp(err.msg, "test.conf:1: ", 13) == 0 &&
+                      strstr(err.msg, "replica-read-only") != NULL,
+                  "%s", err.msg);
+    ck_assert_str_eq(conf_canonical_name("min-slaves-max-lag"),
+                     "min-replicas-max-lag");
+    ck_assert_str_eq(conf_canonical_name("port"), "port");
 }
 END_TEST
 
@@ -169,7 +267,7 @@ START_TEST(test_include)
     char want[512];
     snprintf(want, sizeof want,
              "%s:2: 'appendonly' is not supported yet by this build "
-             "(replication/failover/persistence not built)",
+             "(persistence not built)",
              bad);
     ck_assert_str_eq(err.msg, want);
     ck_assert_int_eq(load("include /nonexistent/x.conf\n"), -1);
@@ -189,11 +287,13 @@ START_TEST(test_args)
     ck_assert_uint_eq(conf.nbind, 2);
     ck_assert_str_eq(conf.requirepass, "s3cret");
 
-    char *bad[] = {"--port", "7001", "--replicaof", "h", "1"};
+    char *repl[] = {"--replicaof", "h", "1", "--slave-read-only", "no"};
+    ck_assert_int_eq(conf_load_args(&conf, opts, 5, repl, &err), 0);
+    ck_assert_str_eq(conf.replicaof_host, "h");
+    char *bad[] = {"--port", "7001", "--sentinel", "monitor", "m"};
     ck_assert_int_eq(conf_load_args(&conf, opts, 5, bad, &err), -1);
-    ck_assert_str_eq(err.msg, "command line:2: 'replicaof' is not supported "
-                              "yet by this build (replication/failover/"
-                              "persistence not built)");
+    ck_assert_str_eq(err.msg, "command line:2: 'sentinel' is not supported "
+                              "yet by this build (failover not built)");
     char *missing[] = {"/nonexistent/replkv.conf"};
     ck_assert_int_eq(conf_load_args(&conf, opts, 1, missing, &err), -1);
     ck_assert(strstr(err.msg, "/nonexistent/replkv.conf") != NULL);
@@ -243,6 +343,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_quoting_and_comments);
     tcase_add_test(t, test_bad_lines);
     tcase_add_test(t, test_unsupported);
+    tcase_add_test(t, test_replication);
     tcase_add_test(t, test_include);
     tcase_add_test(t, test_args);
     tcase_add_test(t, test_get_set);

@@ -1,0 +1,212 @@
+/*
+ * commands_repl.c - REPLICAOF / SLAVEOF, ROLE, WAIT and FAILOVER, with
+ * Redis's reply shapes and error texts. Ports in and out are client ports;
+ * replication.c translates them to and from the library's peer ports.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cmd.h"
+#include "replication.h"
+#include "util.h"
+
+/* "id=7 addr=127.0.0.1:5000" for the log lines Redis writes. */
+static void who(const cache_client *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "id=%llu addr=%s laddr=%s name=%s",
+             (unsigned long long)c->id, c->addr, c->laddr, c->name);
+}
+
+void cmd_replicaof(cache_client *c)
+{
+    cache_server *srv = c->srv;
+    char client[512];
+    who(c, client, sizeof client);
+    if (c_arg_is(c, 1, "no") && c_arg_is(c, 2, "one")) {
+        if (replkv_role(srv->kv) == REPLKV_ROLE_REPLICA) {
+            int rc = replkv_replicaof_none(srv->kv);
+            if (rc < 0) {
+                c_libfail(c, rc);
+                return;
+            }
+            free(srv->conf.replicaof_host);
+            srv->conf.replicaof_host = NULL;
+            srv->conf.replicaof_port = 0;
+            srv->link_down_since_ms = 0;
+            log_msg(srv->log, LOG_NOTICE,
+                    "MASTER MODE enabled (user request from '%s')", client);
+        }
+        c_ok(c);
+        return;
+    }
+    long long port;
+    if (!util_str2ll(c->argv[2], c->argvlen[2], &port) || port < 0 ||
+        port > 65535) {
+        c_err(c, "ERR Invalid master port");
+        return;
+    }
+    int peer = conf_peer_port((int)port);
+    if (peer < 0) {
+        c_errf(c,
+               "ERR Invalid master port: the primary's repl-port would be "
+               "%lld + %d, over 65535",
+               port, CACHE_REPL_PORT_OFFSET);
+        return;
+    }
+    if (c->argvlen[1] == 0 || c->argvlen[1] >= 256 ||
+        memchr(c->argv[1], ' ', c->argvlen[1]) != NULL ||
+        memchr(c->argv[1], '\0', c->argvlen[1]) != NULL) {
+        c_err(c, "ERR Invalid master host");
+        return;
+    }
+    char host[256];
+    memcpy(host, c->argv[1], c->argvlen[1]);
+    host[c->argvlen[1]] = '\0';
+    if (replkv_role(srv->kv) == REPLKV_ROLE_REPLICA &&
+        srv->conf.replicaof_host != NULL &&
+        strcasecmp(srv->conf.replicaof_host, host) == 0 &&
+        srv->conf.replicaof_port == (int)port) {
+        log_msg(srv->log, LOG_NOTICE,
+                "REPLICAOF would result into synchronization with the master "
+                "we are already connected with. No operation performed.");
+        reply_simple(c->reply, "OK Already connected to specified master");
+        return;
+    }
+    char *h = strdup(host);
+    if (h == NULL) {
+        c_err(c, "ERR out of memory");
+        return;
+    }
+    /* Record the client port first: INFO and ROLE translate the library's
+     * peer port back with it. */
+    char *old_host = srv->conf.replicaof_host;
+    int old_port = srv->conf.replicaof_port;
+    srv->conf.replicaof_host = h;
+    srv->conf.replicaof_port = (int)port;
+    int rc = replkv_replicaof(srv->kv, host, peer);
+    if (rc < 0) {
+        srv->conf.replicaof_host = old_host;
+        srv->conf.replicaof_port = old_port;
+        free(h);
+        c_libfail(c, rc);
+        return;
+    }
+    free(old_host);
+    srv->link_down_since_ms = (uint64_t)util_now_ms();
+    /* Clients blocked in WAIT on a primary that became a replica. */
+    repl_unblock_all(srv);
+    log_msg(srv->log, LOG_NOTICE,
+            "REPLICAOF %s:%lld enabled (user request from '%s'), peer port "
+            "%d",
+            host, port, client, peer);
+    c_ok(c);
+}
+
+void cmd_role(cache_client *c)
+{
+    cache_server *srv = c->srv;
+    replkv_repl_info *in = malloc(sizeof *in);
+    if (in == NULL) {
+        c_err(c, "ERR out of memory");
+        return;
+    }
+    in->size = sizeof *in;
+    int rc = replkv_repl_info_get(srv->kv, in);
+    if (rc < 0) {
+        free(in);
+        c_libfail(c, rc);
+        return;
+    }
+    rbuf *b = c->reply;
+    if (in->role == REPLKV_ROLE_REPLICA) {
+        reply_array(b, 5);
+        reply_bulk_cstr(b, "slave");
+        reply_bulk_cstr(b, in->primary_host);
+        reply_int(b, repl_primary_client_port(srv, in->primary_port));
+        reply_bulk_cstr(b, repl_replica_state(in));
+        reply_int(b, in->offset);
+    } else {
+        /* Redis lists only the replicas that are online. */
+        size_t online = 0;
+        int n = in->connected_replicas < in->replicas_cap
+                    ? in->connected_replicas
+                    : in->replicas_cap;
+        for (int i = 0; i < n; i++)
+            if (strcmp(in->replicas[i].state, "online") == 0)
+                online++;
+        reply_array(b, 3);
+        reply_bulk_cstr(b, "master");
+        reply_int(b, in->offset);
+        reply_array(b, online);
+        for (int i = 0; i < n; i++) {
+            const replkv_replica_info *r = &in->replicas[i];
+            if (strcmp(r->state, "online") != 0)
+                continue;
+            reply_array(b, 3);
+            reply_bulk_cstr(b, r->addr);
+            reply_bulk_ll(b, repl_replica_client_port(r->port));
+            reply_bulk_ll(b, r->acked_offset < 0 ? 0 : r->acked_offset);
+        }
+    }
+    free(in);
+}
+
+void cmd_wait(cache_client *c)
+{
+    cache_server *srv = c->srv;
+    if (replkv_role(srv->kv) == REPLKV_ROLE_REPLICA) {
+        c_err(c, "ERR WAIT cannot be used with replica instances. Please "
+                 "also note that since Redis 4.0 if a replica is configured "
+                 "to be writable (which is not the default) writes to "
+                 "replicas are just local and are not propagated.");
+        return;
+    }
+    long long n, timeout;
+    if (!c_arg_ll(c, 1, &n))
+        return;
+    if (!util_str2ll(c->argv[2], c->argvlen[2], &timeout)) {
+        c_err(c, "ERR timeout is not an integer or out of range");
+        return;
+    }
+    if (timeout < 0) {
+        c_err(c, "ERR timeout is negative");
+        return;
+    }
+    replkv_repl_info *in = malloc(sizeof *in);
+    if (in == NULL) {
+        c_err(c, "ERR out of memory");
+        return;
+    }
+    in->size = sizeof *in;
+    int rc = replkv_repl_info_get(srv->kv, in);
+    /* A full resync since the client's last write (this node was a replica
+     * for a while) may have restarted the offsets below it: wait for no
+     * more than the stream holds. */
+    if (rc == 0 && c->woff > in->offset)
+        c->woff = in->offset;
+    int acked = rc == 0 ? repl_count_acked(in, c->woff) : 0;
+    free(in);
+    if (rc < 0) {
+        c_libfail(c, rc);
+        return;
+    }
+    /* Enough already: answer at once, as Redis does. */
+    if (acked >= n) {
+        reply_int(c->reply, acked);
+        return;
+    }
+    uint64_t deadline = 0;
+    if (timeout > 0) {
+        deadline = util_mono_ms() + (uint64_t)timeout;
+        if (deadline == 0)
+            deadline = 1;
+    }
+    repl_block_wait(c, n, deadline);
+}
+
+void cmd_failover(cache_client *c)
+{
+    c_err(c, "ERR FAILOVER is not supported yet by this build");
+}

@@ -1,0 +1,310 @@
+/*
+ * replication.c - replication as replkv-cache's clients see it (see
+ * replication.h): the translation between client ports and the library's peer
+ * ports, the
+ * "# Replication" INFO section, and clients blocked in WAIT.
+ *
+ * WAIT never blocks the loop: a blocked client is put on a list and a
+ * 10 ms timer, running only while the list is not empty, reads the
+ * replicas' acked offsets (replkv_repl_info_get, which does not block) and
+ * answers each client once enough replicas acked its last write or its
+ * timeout passed.
+ */
+#include "replication.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "util.h"
+
+#define WAIT_POLL_MS 10
+
+/* ------------------------------------------------------------ ports */
+
+int repl_replica_client_port(int peer_port)
+{
+    return peer_port > CACHE_REPL_PORT_OFFSET
+               ? peer_port - CACHE_REPL_PORT_OFFSET
+               : peer_port;
+}
+
+int repl_primary_client_port(cache_server *srv, int peer_port)
+{
+    const cache_conf *c = &srv->conf;
+    if (c->replicaof_host != NULL &&
+        conf_peer_port(c->replicaof_port) == peer_port)
+        return c->replicaof_port;
+    return repl_replica_client_port(peer_port);
+}
+
+const char *repl_replica_state(const replkv_repl_info *in)
+{
+    /* The library tells only link up, loading, or neither: "connect" covers
+     * both Redis's connect (back-off) and connecting/handshake. */
+    if (in->sync_in_progress)
+        return "sync";
+    return in->link_up ? "connected" : "connect";
+}
+
+int repl_count_acked(const replkv_repl_info *in, int64_t off)
+{
+    int n = 0;
+    for (int i = 0; i < in->connected_replicas && i < in->replicas_cap; i++) {
+        const replkv_replica_info *r = &in->replicas[i];
+        if (strcmp(r->state, "online") == 0 && r->acked_offset >= off)
+            n++;
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------ INFO */
+
+static void addf(rbuf *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void addf(rbuf *t, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        reply_raw(t, line,
+                  (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+static bool starts(const char *line, size_t n, const char *prefix)
+{
+    size_t p = strlen(prefix);
+    return n >= p && memcmp(line, prefix, p) == 0;
+}
+
+static long long lib_int(cache_server *srv, const char *name, long long def)
+{
+    char v[64];
+    if (replkv_config_get(srv->kv, name, v, sizeof v, NULL) != 0)
+        return def;
+    return strtoll(v, NULL, 10);
+}
+
+/* "slave0:ip=127.0.0.1,port=16380,state=online,..." with the port made a
+ * client port. */
+static void replica_line(rbuf *t, const char *line, size_t n)
+{
+    const char *p = NULL;
+    for (size_t i = 0; i + 6 <= n; i++)
+        if (memcmp(line + i, ",port=", 6) == 0) {
+            p = line + i + 6;
+            break;
+        }
+    if (p == NULL) {
+        reply_raw(t, line, n);
+        reply_raw(t, "\r\n", 2);
+        return;
+    }
+    const char *end = p;
+    int port = 0;
+    while (end < line + n && *end >= '0' && *end <= '9')
+        port = port * 10 + (*end++ - '0');
+    reply_raw(t, line, (size_t)(p - line));
+    addf(t, "%d", repl_replica_client_port(port));
+    reply_raw(t, end, (size_t)(line + n - end));
+    reply_raw(t, "\r\n", 2);
+}
+
+void repl_info_section(cache_server *srv, rbuf *t)
+{
+    char *lib = NULL;
+    replkv_repl_info *in = malloc(sizeof *in);
+    if (in == NULL || replkv_info(srv->kv, "replication", &lib) != 0 ||
+        lib == NULL) {
+        free(in);
+        addf(t, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+        return;
+    }
+    in->size = sizeof *in;
+    replkv_repl_info_get(srv->kv, in);
+    bool replica = in->role == REPLKV_ROLE_REPLICA;
+    /* The library's text with Redis's field names, its ports made client
+     * ports and the fields that Redis adds (and Sentinel reads) added in
+     * Redis's order. */
+    for (const char *p = lib; *p;) {
+        const char *eol = strstr(p, "\r\n");
+        size_t n = eol ? (size_t)(eol - p) : strlen(p);
+        const char *line = p;
+        p += n + (eol ? 2 : 0);
+        if (starts(line, n, "master_port:")) {
+            addf(t, "master_port:%d\r\n",
+                 repl_primary_client_port(srv, in->primary_port));
+            continue;
+        }
+        if (starts(line, n, "slave") && n > 5 && line[5] >= '0' &&
+            line[5] <= '9') {
+            replica_line(t, line, n);
+            continue;
+        }
+        if (starts(line, n, "slave_repl_offset:"))
+            addf(t, "slave_read_repl_offset:%" PRId64 "\r\n", in->offset);
+        if (starts(line, n, "master_replid:"))
+            addf(t, "master_failover_state:no-failover\r\n");
+        reply_raw(t, line, n);
+        reply_raw(t, "\r\n", 2);
+        if (replica && starts(line, n, "slave_repl_offset:")) {
+            if (!in->link_up) {
+                uint64_t since = srv->link_down_since_ms;
+                long long secs =
+                    since ? ((long long)util_now_ms() - (long long)since) / 1000
+                          : -1;
+                addf(t, "master_link_down_since_seconds:%lld\r\n", secs);
+            }
+            addf(t, "slave_priority:100\r\n");
+        } else if (replica && starts(line, n, "slave_read_only:")) {
+            addf(t, "replica_announced:1\r\n");
+        } else if (starts(line, n, "connected_slaves:")) {
+            long long min = lib_int(srv, "min-replicas-to-write", 0);
+            long long lag = lib_int(srv, "min-replicas-max-lag", 10);
+            if (!replica && min > 0 && lag > 0) {
+                int good = 0;
+                for (int i = 0;
+                     i < in->connected_replicas && i < in->replicas_cap; i++)
+                    if (strcmp(in->replicas[i].state, "online") == 0 &&
+                        in->replicas[i].lag_ms >= 0 &&
+                        in->replicas[i].lag_ms <= lag * 1000)
+                        good++;
+                addf(t, "min_slaves_good_slaves:%d\r\n", good);
+            }
+        }
+    }
+    replkv_free(lib);
+    free(in);
+}
+
+void repl_cron(cache_server *srv)
+{
+    if (replkv_role(srv->kv) != REPLKV_ROLE_REPLICA) {
+        srv->link_down_since_ms = 0;
+        return;
+    }
+    replkv_repl_info in;
+    in.size = sizeof in;
+    if (replkv_repl_info_get(srv->kv, &in) != 0)
+        return;
+    if (in.link_up)
+        srv->link_down_since_ms = 0;
+    else if (srv->link_down_since_ms == 0)
+        srv->link_down_since_ms = (uint64_t)util_now_ms();
+}
+
+/* ------------------------------------------------------------ WAIT */
+
+static void unlink_blocked(cache_client *c)
+{
+    cache_server *srv = c->srv;
+    if (c->bprev)
+        c->bprev->bnext = c->bnext;
+    else
+        srv->blocked = c->bnext;
+    if (c->bnext)
+        c->bnext->bprev = c->bprev;
+    c->bprev = c->bnext = NULL;
+    c->flags &= ~CF_BLOCKED;
+    srv->nblocked--;
+    if (srv->blocked == NULL && srv->wait_timer_on) {
+        uv_timer_stop(&srv->wait_timer);
+        srv->wait_timer_on = false;
+    }
+}
+
+static void answer(cache_client *c, int acked)
+{
+    unlink_blocked(c);
+    client_async_reply_begin(c);
+    reply_int(c->reply, acked);
+    client_async_reply_end(c);
+}
+
+static void on_wait_timer(uv_timer_t *t)
+{
+    cache_server *srv = t->data;
+    if (replkv_role(srv->kv) == REPLKV_ROLE_REPLICA) {
+        repl_unblock_all(srv);
+        return;
+    }
+    replkv_repl_info *in = malloc(sizeof *in);
+    if (in == NULL)
+        return; /* tried again on the next tick */
+    in->size = sizeof *in;
+    if (replkv_repl_info_get(srv->kv, in) != 0) {
+        free(in);
+        return;
+    }
+    uint64_t now = util_mono_ms();
+    cache_client *next;
+    for (cache_client *c = srv->blocked; c != NULL; c = next) {
+        /* An answered client runs its buffered requests, which may close
+         * or unblock other clients: stop at one no longer on the list. */
+        if (!(c->flags & CF_BLOCKED) || (c->flags & CF_CLOSING))
+            break;
+        next = c->bnext;
+        int n = repl_count_acked(in, c->woff);
+        if (n >= c->wait_replicas ||
+            (c->wait_deadline_ms != 0 && now >= c->wait_deadline_ms))
+            answer(c, n);
+    }
+    free(in);
+}
+
+void repl_block_wait(cache_client *c, long long n, uint64_t deadline_ms)
+{
+    cache_server *srv = c->srv;
+    c->wait_replicas = n;
+    c->wait_deadline_ms = deadline_ms;
+    c->flags |= CF_BLOCKED;
+    c->bprev = NULL;
+    c->bnext = srv->blocked;
+    if (srv->blocked)
+        srv->blocked->bprev = c;
+    srv->blocked = c;
+    srv->nblocked++;
+    if (!srv->wait_timer_on) {
+        if (srv->wait_timer.loop == NULL) {
+            uv_timer_init(srv->loop, &srv->wait_timer);
+            srv->wait_timer.data = srv;
+        }
+        uv_timer_start(&srv->wait_timer, on_wait_timer, WAIT_POLL_MS,
+                       WAIT_POLL_MS);
+        srv->wait_timer_on = true;
+    }
+}
+
+void repl_block_remove(cache_client *c)
+{
+    if (c->flags & CF_BLOCKED)
+        unlink_blocked(c);
+}
+
+void repl_unblock_all(cache_server *srv)
+{
+    while (srv->blocked != NULL) {
+        cache_client *c = srv->blocked;
+        unlink_blocked(c);
+        client_async_reply_begin(c);
+        c_err(c, "UNBLOCKED force unblock from blocking operation, instance "
+                 "state changed (master -> replica?)");
+        c->flags |= CF_CLOSE_AFTER_REPLY;
+        client_async_reply_end(c);
+    }
+}
+
+void repl_stop(cache_server *srv)
+{
+    while (srv->blocked != NULL)
+        unlink_blocked(srv->blocked);
+    if (srv->wait_timer.loop != NULL &&
+        !uv_is_closing((uv_handle_t *)&srv->wait_timer))
+        uv_close((uv_handle_t *)&srv->wait_timer, NULL);
+}
