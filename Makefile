@@ -24,7 +24,7 @@ PYTHON ?= /usr/bin/python3
 
 DEPS_PKGS := libuv msgpack libxxhash libcrypto
 DEB_BUILD := build-essential pkg-config libuv1-dev libmsgpack-dev libxxhash-dev libssl-dev
-DEB_TEST := check redis-server redis-tools redis-sentinel python3-redis
+DEB_TEST := check redis-server redis-tools redis-sentinel python3-redis python3-pip python3-setuptools python3-wheel
 DEB_ALL := $(DEB_BUILD) $(DEB_TEST)
 
 comma := ,
@@ -203,7 +203,14 @@ install-check: lib
 	if ldd $$tmp/hello-static | grep -q libreplkv; then echo "install-check: static build links libreplkv.so"; exit 1; fi; \
 	$$tmp/hello-static >$$tmp/out-static; \
 	grep -q 'hello' $$tmp/out-shared && cmp -s $$tmp/out-shared $$tmp/out-static; \
-	echo "install-check: pkg-config consumer built and ran, shared and static"
+	echo "install-check: pkg-config consumer built and ran, shared and static"; \
+	$(PYTHON) -m pip install -q --no-build-isolation --no-deps --no-index \
+	    --target $$tmp/py ./bindings/python >$$tmp/pip.log 2>&1 || { cat $$tmp/pip.log; exit 1; }; \
+	rm -rf bindings/python/build; \
+	REPLKV_LIBRARY=$$tmp/usr/local/lib/libreplkv.so PYTHONPATH=$$tmp/py \
+	    $(PYTHON) -m unittest discover -s tests/python -t tests/python >$$tmp/py.log 2>&1 \
+	    || { cat $$tmp/py.log; exit 1; }; \
+	echo "install-check: pip-installed binding passed its tests on the installed library ($$(tail -3 $$tmp/py.log | grep -o 'Ran [0-9]* tests'))"
 
 # ------------------------------------------------------------------ demo, bench
 
