@@ -24,7 +24,8 @@ PYTHON ?= /usr/bin/python3
 
 DEPS_PKGS := libuv msgpack libxxhash libcrypto
 DEB_BUILD := build-essential pkg-config libuv1-dev libmsgpack-dev libxxhash-dev libssl-dev
-DEB_TEST := check redis-server redis-tools redis-sentinel python3-redis python3-pip python3-setuptools python3-wheel
+DEB_TEST := check redis-server redis-tools redis-sentinel python3-redis python3-pip python3-setuptools python3-wheel \
+            clang libclang-rt-14-dev
 DEB_ALL := $(DEB_BUILD) $(DEB_TEST)
 
 comma := ,
@@ -87,7 +88,7 @@ CACHE_BIN := $(if $(CACHE_MAIN_OBJ),$(BUILD)/replkv-cache)
 
 .PHONY: examples-check all lib check unit-tests integration-tests python-tests install-check \
         export-check demo bench install uninstall deps deps-build clean format \
-        tests
+        tests fuzz fuzz-smoke fuzz-build
 
 all: lib $(CACHE_BIN) $(EXAMPLE_BINS)
 
@@ -149,6 +150,15 @@ check: deps
 	@$(if $(SANITIZE),echo "install-check: skipped in a SANITIZE build (it checks packaging)",$(MAKE) --no-print-directory install-check)
 	@echo "make check: all passed"
 
+# ThreadSanitizer: stop at the first report, with the suppressions that
+# tests/tsan.supp explains, and no fork in Check (TSan and fork after
+# threads do not mix).
+ifneq ($(findstring thread,$(SANITIZE)),)
+export TSAN_OPTIONS := halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp
+export CK_FORK := no
+TSAN_BUILD := 1
+endif
+
 unit-tests: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; CK_DEFAULT_TIMEOUT=120 $$t; done
 
@@ -167,7 +177,8 @@ PY_SANENV := LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) ASAN_OPTIONS=detec
 endif
 
 python-tests: lib
-	@if [ -d tests/python ] && ls tests/python/test_*.py >/dev/null 2>&1; then \
+	@if [ -n "$(TSAN_BUILD)" ]; then echo "python-tests: skipped in a ThreadSanitizer build (python cannot load a TSan library)"; \
+	elif [ -d tests/python ] && ls tests/python/test_*.py >/dev/null 2>&1; then \
 	    echo "== python3 -m unittest (tests/python)"; \
 	    $(PY_SANENV) REPLKV_LIBRARY=$(CURDIR)/$(SHARED_LIB) PYTHONPATH=$(CURDIR)/bindings/python \
 	    $(PYTHON) -m unittest discover -s tests/python -t tests/python -v; \
@@ -176,7 +187,7 @@ python-tests: lib
 # Every example must build and run: they are what users copy first.
 examples-check: $(EXAMPLE_BINS) lib
 	@set -e; for e in $(EXAMPLE_BINS); do echo "== $$e"; $$e; done; \
-	for e in $(sort $(wildcard examples/*.py)); do echo "== $$e"; \
+	for e in $(if $(TSAN_BUILD),,$(sort $(wildcard examples/*.py))); do echo "== $$e"; \
 	    $(PY_SANENV) REPLKV_LIBRARY=$(CURDIR)/$(SHARED_LIB) PYTHONPATH=$(CURDIR)/bindings/python \
 	    $(PYTHON) $$e; done
 
@@ -211,6 +222,82 @@ install-check: lib
 	    $(PYTHON) -m unittest discover -s tests/python -t tests/python >$$tmp/py.log 2>&1 \
 	    || { cat $$tmp/py.log; exit 1; }; \
 	echo "install-check: pip-installed binding passed its tests on the installed library ($$(tail -3 $$tmp/py.log | grep -o 'Ran [0-9]* tests'))"
+
+# ------------------------------------------------------------------ fuzz
+
+# libFuzzer targets, tests/fuzz/fuzz_<name>.c (see tests/fuzz/README.md).
+# Built with clang against the library sources, instrumented for coverage
+# with ASan and UBSan, into build/fuzz/ (never into $(BUILD)). Each target
+# links the library objects it needs from an archive, and the replkv-cache
+# files listed for it below.
+#   make fuzz        every target for FUZZ_SECONDS (default 60) each; new
+#                    inputs go to build/fuzz/corpus/<name>, crashes to
+#                    build/fuzz/artifacts/<name>/
+#   make fuzz-smoke  every target over its committed seeds plus
+#                    FUZZ_SMOKE_SECONDS (default 8) of fuzzing
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 8
+FUZZ_OPTS ?=
+FUZZ_DIR := build/fuzz
+FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -Iinclude -Ilib \
+              -Iexamples/cache -Itests/fuzz $(DEP_CFLAGS)
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
+FUZZ_LIB := $(FUZZ_DIR)/libreplkv-fuzz.a
+FUZZ_CACHE_resp := resp
+FUZZ_CACHE_conf := conf conf_load resp
+# An empty target links when clang has no libFuzzer runtime (Debian:
+# libclang-rt-14-dev); otherwise the fuzz steps skip with this message.
+FUZZ_PROBE = printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n)\n{ (void)d; (void)n; return 0; }\n' \
+    | $(FUZZ_CC) -x c -fsanitize=fuzzer,address,undefined -o /dev/null - >/dev/null 2>&1
+FUZZ_SKIP := fuzz: skipped: $(FUZZ_CC) cannot link -fsanitize=fuzzer (run 'make deps' for clang and libclang-rt-14-dev)
+
+$(FUZZ_DIR)/%.o: %.c $(wildcard lib/*.h examples/cache/*.h tests/fuzz/*.h) include/replkv.h | deps-build
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_LIB): $(LIB_SRCS:%.c=$(FUZZ_DIR)/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/tests/fuzz/fuzz_%.o $(FUZZ_LIB) \
+                    $$(patsubst %,$(FUZZ_DIR)/examples/cache/%.o,$$(FUZZ_CACHE_$$*))
+	$(FUZZ_CC) $(FUZZ_SAN) -o $@ $(filter %.o,$^) $(FUZZ_LIB) $(DEP_LIBS) -lm
+
+fuzz-build:
+	@if $(FUZZ_PROBE); then $(MAKE) --no-print-directory $(FUZZ_BINS); \
+	else echo "$(FUZZ_SKIP)"; fi
+
+# Runs each target on its scratch corpus (first directory: new inputs land
+# there) and the committed seeds (read only).
+fuzz: fuzz-build
+	@$(FUZZ_PROBE) || exit 0; set -e; for t in $(FUZZ_NAMES); do \
+	    echo "== fuzz_$$t: $(FUZZ_SECONDS) s"; \
+	    mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts/$$t; \
+	    $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t/ $(FUZZ_OPTS) \
+	        $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t 2>$(FUZZ_DIR)/fuzz_$$t.log \
+	        || { tail -60 $(FUZZ_DIR)/fuzz_$$t.log; exit 1; }; \
+	    grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec)|cov:' \
+	        $(FUZZ_DIR)/fuzz_$$t.log | tail -3; \
+	done
+
+# Seeds first (-runs over the committed corpus alone), then a short run on
+# a throw-away corpus; fails on any crash, leak or sanitizer report.
+fuzz-smoke: fuzz-build
+	@$(FUZZ_PROBE) || exit 0; set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	for t in $(FUZZ_NAMES); do \
+	    mkdir -p $$tmp/$$t; \
+	    $(FUZZ_DIR)/fuzz_$$t -runs=0 -artifact_prefix=$$tmp/ tests/fuzz/corpus/$$t \
+	        >$$tmp/$$t.log 2>&1 || { cat $$tmp/$$t.log; exit 1; }; \
+	    $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SMOKE_SECONDS) -timeout=20 \
+	        -artifact_prefix=$$tmp/ $$tmp/$$t tests/fuzz/corpus/$$t \
+	        >>$$tmp/$$t.log 2>&1 || { tail -60 $$tmp/$$t.log; exit 1; }; \
+	    echo "fuzz-smoke: fuzz_$$t: $$(ls tests/fuzz/corpus/$$t | wc -l) seeds," \
+	        "$$(grep -o 'cov: [0-9]*' $$tmp/$$t.log | tail -1), no crash"; \
+	done
 
 # ------------------------------------------------------------------ demo, bench
 
