@@ -179,6 +179,37 @@ REPLKV_API void replkv_opts_free(replkv_opts *o);
  *                        REPLKV_EREADONLY (default yes); with no, they change
  *                        only the replica's copy and are never replicated
  *
+ * Persistence (docs/PROTOCOL.md section 9; off by default: a cache):
+ *
+ *   dir                  directory for appendonly.rkv, snapshot.rkv and
+ *                        node.state (default "": none)
+ *   appendonly           yes | no (default no); yes needs dir. The node
+ *                        then keeps every write in the append-only file,
+ *                        snapshots it, and comes back after a restart with
+ *                        its data, node id, replication id and offset
+ *   appendfsync          always | everysec | no (default everysec): a
+ *                        write returns once fsynced (many writer threads
+ *                        share one fsync); fsync once a second off the
+ *                        writers' and the I/O thread's path (up to about a
+ *                        second of writes lost in a power cut); or leave
+ *                        it to the OS
+ *   auto-aof-rewrite-percentage R snapshot (and trim the append-only file)
+ *                        when it has grown by this % since the last one;
+ *                        0 = never automatically (default 100)
+ *   auto-aof-rewrite-min-size R ... and is at least this big (default 64mb)
+ *   aof-load-truncated   yes | no (default yes): a torn last write at the
+ *                        end of the file (a crash mid-write, never an
+ *                        acknowledged write) is cut off and logged with its
+ *                        byte count; with no, replkv_open fails with
+ *                        REPLKV_ECORRUPT instead (the torn bytes are cut
+ *                        all the same, so the next open succeeds)
+ *   aof-load-corrupt-repair yes | no (default no): damage before the end
+ *                        of the file (a bad checksum with good frames after
+ *                        it) makes replkv_open fail with REPLKV_ECORRUPT
+ *                        naming the file and byte position; yes cuts the
+ *                        file there instead, losing every write after it
+ *                        (Redis's redis-check-aof --fix, as an option)
+ *
  * Returns 0; REPLKV_EINVAL for a NULL argument, an unknown name or a bad
  * value, with replkv_last_error() naming the option and the reason. o is
  * unchanged on failure. */
@@ -232,6 +263,11 @@ REPLKV_API int replkv_opts_set_role_cb(replkv_opts *o, replkv_role_cb cb,
  * node and the caller owns it. Returns 0; REPLKV_EINVAL (NULL out);
  * REPLKV_ENOMEM; REPLKV_ENET / REPLKV_EIO with detail in replkv_last_error()
  * (REPLKV_ENET when "port" cannot be listened on, e.g. already in use).
+ * With appendonly yes it first loads dir's files: REPLKV_EINVAL (no dir);
+ * REPLKV_EIO (dir missing, not a directory or not writable, naming it);
+ * REPLKV_ECORRUPT (a damaged append-only file, snapshot or node.state,
+ * naming the file and, where it applies, the byte position);
+ * REPLKV_EVERSION (a file written by a newer library).
  * The I/O thread, which does all the node's socket I/O, blocks SIGPIPE for
  * itself only, so a vanished peer never kills the process.
  * On failure *out is NULL and nothing is left running. Any thread. */
@@ -264,7 +300,13 @@ REPLKV_API int replkv_config_get(replkv_t *kv, const char *name, char *buf,
  * changes nothing. Every function that writes may also return
  * REPLKV_EREADONLY (the node is a replica; replkv_last_error() names the
  * primary's "host:port") and REPLKV_ENOREPLICAS (min-replicas-to-write is
- * not met), and then changes nothing. */
+ * not met), and then changes nothing. With appendonly yes, a write may also
+ * return REPLKV_EIO: either the append-only file cannot be written at the
+ * moment (the write is refused and changes nothing, as Redis's MISCONF,
+ * until a later flush succeeds), or, with appendfsync always, this write
+ * could not be made durable: it is applied in memory and replicated but not
+ * acknowledged as durable; the library keeps it buffered and writes it once
+ * the disk recovers. */
 
 /* Flags for replkv_set() and replkv_expire(). */
 #define REPLKV_NX 0x1u      /* only if the key does not exist */
@@ -484,12 +526,27 @@ typedef struct replkv_repl_info {
  * REPLKV_EINVAL (NULL, or size smaller than the size field). Any thread. */
 REPLKV_API int replkv_repl_info_get(replkv_t *kv, replkv_repl_info *info);
 
+/* ------------------------------------------------------------ persistence */
+
+/* Writes a snapshot of the keyspace (dir/snapshot.rkv) and trims the
+ * append-only file to what follows it; blocks until the snapshot is
+ * durable (fsynced and renamed into place). Writes go on meanwhile (a fuzzy
+ * scan: each key is copied under its shard's lock a batch at a time, and
+ * the append-only file replays whatever changed during the scan). Only
+ * with appendonly yes. Returns 0; REPLKV_ESTATE when persistence is off;
+ * REPLKV_EBUSY from a callback of kv; REPLKV_EIO (naming the file; the
+ * previous snapshot and the append-only file are untouched);
+ * REPLKV_ECLOSED when the node closes first. Any other thread. */
+REPLKV_API int replkv_snapshot(replkv_t *kv);
+
 /* --------------------------------------------------------- introspection */
 
 /* Allocates a Redis INFO-style text ("# Section\r\nfield:value\r\n...") for
  * section: NULL, "", "default" or "all" for every section, or one of
- * "server", "memory", "stats", "replication", "keyspace"
- * (case-insensitive). "replication" uses Redis's field names (role:master
+ * "server", "memory", "stats", "replication", "persistence",
+ * "keyspace" (case-insensitive). "persistence" uses Redis's field names
+ * (aof_enabled, aof_last_write_status, aof_current_size, rdb_last_save_time,
+ * ...). "replication" uses Redis's field names (role:master
  * or role:slave, connected_slaves, slaveN:..., master_replid, ...). *out is
  * NUL-terminated; the caller releases it with replkv_free(). Returns 0;
  * REPLKV_EINVAL for an unknown section; REPLKV_ENOMEM. */

@@ -223,6 +223,19 @@ int rkv_backlog_reset(rkv_backlog *bl, const char *replid, int64_t offset)
     return 0;
 }
 
+void rkv_backlog_set_replid2(rkv_backlog *bl, const char *replid2,
+                             int64_t second_offset)
+{
+    if (replid2 == NULL || !valid_id(replid2) || second_offset < 0) {
+        memset(bl->replid2, '0', RKV_REPLID_LEN);
+        bl->second_offset = -1;
+    } else {
+        memcpy(bl->replid2, replid2, RKV_REPLID_LEN);
+        bl->second_offset = second_offset;
+    }
+    bl->replid2[RKV_REPLID_LEN] = '\0';
+}
+
 int rkv_backlog_shift_id(rkv_backlog *bl, const char *new_replid)
 {
     char id[RKV_REPLID_LEN + 1];

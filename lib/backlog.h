@@ -88,6 +88,12 @@ int rkv_backlog_resize(rkv_backlog *bl, size_t size);
  * NUL-terminated). Returns 0; REPLKV_EINVAL (bad replid, offset < 0). */
 int rkv_backlog_reset(rkv_backlog *bl, const char *replid, int64_t offset);
 
+/* Restores replid2 and second_offset as a snapshot recorded them (a node
+ * that restarts after a promotion keeps serving PSYNCs for its previous
+ * history). An invalid replid2 or second_offset < 0 clears them. */
+void rkv_backlog_set_replid2(rkv_backlog *bl, const char *replid2,
+                             int64_t second_offset);
+
 /* Starts a new history that continues the current one, as on promotion
  * (Redis's shiftReplicationId): replid2 = replid, second_offset = offset + 1,
  * replid = new_replid, or a random one if new_replid is NULL (a replica

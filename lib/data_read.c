@@ -110,8 +110,12 @@ static int get_then(replkv_t *kv, const void *key, size_t klen, void **val,
             rkv_journal_persist(kv, key, klen);
     }
     shard_unlock_changed(s);
-    rkv_journal_wake(kv);
-    return 0;
+    if ((rc = rkv_journal_commit(kv)) != 0) {
+        free(*val);
+        *val = NULL;
+        *vlen = 0;
+    }
+    return rc;
 }
 
 int replkv_get_alloc(replkv_t *kv, const void *key, size_t klen, void **val,

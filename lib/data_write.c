@@ -98,6 +98,14 @@ static int ensure_memory(replkv_t *kv)
 
 /* ------------------------------------------------------------ writes */
 
+/* After the shard lock is released: v, or REPLKV_EIO when appendfsync
+ * always could not make the write durable (it is applied in memory). */
+static int commit_or(replkv_t *kv, int v)
+{
+    int rc = rkv_journal_commit(kv);
+    return rc != 0 ? rc : v;
+}
+
 /* replkv_set and replkv_set_get: old (may be NULL) receives the previous
  * value. */
 static int set_common(replkv_t *kv, const void *key, size_t klen,
@@ -147,8 +155,7 @@ static int set_common(replkv_t *kv, const void *key, size_t klen,
                 rkv_journal_del(kv, key, klen);
         }
         shard_unlock_changed(s);
-        rkv_journal_wake(kv);
-        return 1;
+        return commit_or(kv, 1);
     }
     e = rkv_ks_put_at(s->ks, &pos, key, klen, val, vlen, at, NULL);
     if (e == NULL) {
@@ -164,8 +171,7 @@ static int set_common(replkv_t *kv, const void *key, size_t klen,
     if (rkv_journal_on(kv)) {
         rkv_journal_set(kv, key, klen, val, vlen, at);
         shard_unlock_changed(s);
-        rkv_journal_wake(kv);
-        return 1;
+        return commit_or(kv, 1);
     }
     shard_unlock_changed(s);
     return 1;
@@ -239,10 +245,10 @@ int replkv_append(replkv_t *kv, const void *key, size_t klen, const void *val,
         rkv_journal_set(kv, key, klen, joined, cur_len + vlen, at);
     free(joined);
     shard_unlock_changed(s);
-    rkv_journal_wake(kv);
+    rc = rkv_journal_commit(kv);
     if (new_len)
         *new_len = cur_len + vlen;
-    return 0;
+    return rc;
 }
 
 int replkv_del(replkv_t *kv, const void *key, size_t klen)
@@ -261,8 +267,7 @@ int replkv_del(replkv_t *kv, const void *key, size_t klen)
             rkv_journal_del(kv, key, klen);
     }
     shard_unlock_changed(s);
-    rkv_journal_wake(kv);
-    return live ? 1 : 0;
+    return commit_or(kv, live ? 1 : 0);
 }
 
 int replkv_expire(replkv_t *kv, const void *key, size_t klen, int64_t ms,
@@ -322,8 +327,7 @@ int replkv_expire(replkv_t *kv, const void *key, size_t klen, int64_t ms,
         rkv_journal_expireat(kv, key, klen, at);
     }
     shard_unlock_changed(s);
-    rkv_journal_wake(kv);
-    return 1;
+    return commit_or(kv, 1);
 }
 
 int replkv_persist(replkv_t *kv, const void *key, size_t klen)
@@ -347,8 +351,7 @@ int replkv_persist(replkv_t *kv, const void *key, size_t klen)
     if (rkv_journal_on(kv))
         rkv_journal_persist(kv, key, klen);
     shard_unlock_changed(s);
-    rkv_journal_wake(kv);
-    return 1;
+    return commit_or(kv, 1);
 }
 
 /* Parses a value as Redis's string2ll does: an optional '-', no leading
@@ -428,10 +431,10 @@ int replkv_incrby(replkv_t *kv, const void *key, size_t klen, int64_t delta,
     if (rkv_journal_on(kv))
         rkv_journal_set(kv, key, klen, num, (size_t)n, at);
     shard_unlock_changed(s);
-    rkv_journal_wake(kv);
+    rc = rkv_journal_commit(kv);
     if (result)
         *result = cur;
-    return 0;
+    return rc;
 }
 
 int replkv_flush(replkv_t *kv)
@@ -449,8 +452,7 @@ int replkv_flush(replkv_t *kv)
         rkv_journal_flush(kv);
     for (unsigned i = RKV_SHARDS; i-- > 0;)
         shard_unlock_changed(&kv->shards[i]);
-    rkv_journal_wake(kv);
-    return 0;
+    return rkv_journal_commit(kv);
 }
 
 /* Turns a (ttl, flags) pair into an absolute expiry (0 = none). */

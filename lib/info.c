@@ -3,6 +3,7 @@
  * section and field names so that tools that parse INFO read it unchanged.
  */
 #include "node.h"
+#include "persist_node.h"
 #include "repl.h"
 
 #include <inttypes.h>
@@ -141,11 +142,11 @@ int replkv_info(replkv_t *kv, const char *section, char **out)
                strcasecmp(section, "all") == 0 ||
                strcasecmp(section, "default") == 0 ||
                strcasecmp(section, "everything") == 0;
-    static const char *const known[] = {"server", "memory", "stats",
-                                        "keyspace", "replication"};
-    bool want[5];
+    static const char *const known[] = {
+        "server", "memory", "stats", "keyspace", "replication", "persistence"};
+    bool want[6];
     bool any = false;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         want[i] = all || strcasecmp(section, known[i]) == 0;
         any |= want[i];
     }
@@ -167,6 +168,15 @@ int replkv_info(replkv_t *kv, const char *section, char **out)
     if (want[2]) {
         add(&t, "%s", sep);
         section_stats(&t, &tot);
+        sep = "\r\n";
+    }
+    if (want[5]) {
+        char *p = rkv_pnode_info_text(kv);
+        if (p == NULL)
+            t.oom = true;
+        else
+            add(&t, "%s%s", sep, p);
+        free(p);
         sep = "\r\n";
     }
     if (want[4]) {

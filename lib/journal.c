@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 
+#include "persist_node.h"
 #include "repl.h"
 #include "stream.h"
 
@@ -15,11 +16,17 @@ static _Thread_local struct {
     replkv_t *kv;
     int64_t off;
     bool wake;
+    bool sync; /* journaled since the last rkv_journal_commit() */
 } tl;
 
 int rkv_journal_write_check_slow(replkv_t *kv)
 {
     int mode = rkv_mode(kv);
+    if (mode == RKV_MODE_PRIMARY && RKV_UNLIKELY(rkv_pnode_on(kv))) {
+        int rc = rkv_pnode_write_check(kv);
+        if (rc != 0)
+            return rc;
+    }
     if (mode == RKV_MODE_REPLICA) {
         if (!atomic_load_explicit(&kv->read_only, memory_order_relaxed))
             return 0;
@@ -48,12 +55,16 @@ void rkv_journal_append(replkv_t *kv, const void *frame, size_t len)
 {
     pthread_mutex_lock(&kv->jlock);
     rkv_backlog_append(kv->bl, frame, len);
+    /* The append-only file takes the same bytes in the same order (memory
+     * only: it is written after the locks are released). */
+    rkv_pnode_append(kv, frame, len);
     int64_t off = rkv_backlog_offset(kv->bl);
     atomic_store_explicit(&kv->repl_offset, off, memory_order_release);
     pthread_mutex_unlock(&kv->jlock);
     tl.kv = kv;
     tl.off = off;
     tl.wake = true;
+    tl.sync = true;
 }
 
 /* A frame that failed to encode: the stream can no longer describe the
@@ -140,6 +151,15 @@ void rkv_journal_wake(replkv_t *kv)
         atomic_exchange_explicit(&kv->wake_pending, 1, memory_order_acq_rel) ==
             0)
         uv_async_send(&kv->repl_async);
+}
+
+int rkv_journal_commit(replkv_t *kv)
+{
+    if (tl.kv != kv || !tl.sync)
+        return 0;
+    rkv_journal_wake(kv);
+    tl.sync = false;
+    return rkv_pnode_wait(kv, tl.off);
 }
 
 int64_t rkv_journal_last_offset(replkv_t *kv)

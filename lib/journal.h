@@ -6,8 +6,12 @@
  *
  * Lock order: shard lock(s), then kv->jlock (held only for the copy into the
  * ring). Frames are encoded before jlock is taken, into a stack buffer (a
- * heap one only for frames over 1 KiB). A standalone node (kv->mode ==
- * RKV_MODE_STANDALONE) never calls into here beyond one atomic load.
+ * heap one only for frames over 1 KiB). The append-only file, when the node
+ * keeps one, takes the same bytes in the same critical section (memory
+ * only; persist_node.h), and a writer waits for its fsync, if it must,
+ * in rkv_journal_commit() after releasing the shard lock. A standalone node
+ * (kv->mode == RKV_MODE_STANDALONE: no port, no append-only file) never
+ * calls into here beyond one atomic load.
  */
 #ifndef RKV_JOURNAL_H
 #define RKV_JOURNAL_H
@@ -22,7 +26,8 @@ static inline int rkv_mode(replkv_t *kv)
 
 /* Whether a public write may run now: 0; REPLKV_EREADONLY on a read-only
  * replica (replkv_last_error() names the primary); REPLKV_ENOREPLICAS when
- * min-replicas-to-write is not met. Call before taking any lock. */
+ * min-replicas-to-write is not met; REPLKV_EIO while the append-only file
+ * cannot be written (MISCONF). Call before taking any lock. */
 int rkv_journal_write_check_slow(replkv_t *kv);
 static inline int rkv_journal_write_check(replkv_t *kv)
 {
@@ -55,6 +60,14 @@ void rkv_journal_append(replkv_t *kv, const void *frame, size_t len);
 /* Wakes the I/O thread if this thread journaled since the last call
  * (coalesced). Call after releasing the shard lock. */
 void rkv_journal_wake(replkv_t *kv);
+
+/* rkv_journal_wake() and, with appendfsync always, waits until this
+ * thread's journaled writes are in the append-only file and fsynced (group
+ * commit). Call after releasing the shard lock, instead of
+ * rkv_journal_wake(). Returns 0; REPLKV_EIO when they could not be made
+ * durable: the change is applied in memory and in the stream, but not
+ * acknowledged as durable. */
+int rkv_journal_commit(replkv_t *kv);
 
 /* The offset after this thread's last journaled write on kv (the current
  * offset if this thread last wrote elsewhere). */

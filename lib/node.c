@@ -5,6 +5,7 @@
  */
 #include "node.h"
 
+#include "persist_node.h"
 #include "repl.h"
 
 #include <signal.h>
@@ -104,6 +105,7 @@ static void cron_tick(uv_timer_t *t)
     /* Active expiry may use a quarter of each cron period, as Redis's slow
      * cycle does, so that expiry never starves the loop's other work. */
     rkv_data_active_expire(kv, 250000u / (unsigned)hz);
+    rkv_pnode_cron(kv);
     if (hz != kv->cron_hz) {
         kv->cron_hz = hz;
         uv_timer_set_repeat(t, 1000u / (unsigned)hz);
@@ -153,6 +155,8 @@ static void io_thread_main(void *arg)
 
 static void free_node(replkv_t *kv)
 {
+    if (kv->repl != NULL)
+        rkv_pnode_close(kv);
     rkv_repl_free(kv);
     rkv_ks_free(kv->hasher);
     for (unsigned i = 0; i < RKV_SHARDS; i++) {
@@ -220,10 +224,12 @@ int replkv_open(const replkv_opts *o, replkv_t **out)
         free_node(kv);
         return rkv_fail(REPLKV_ENOMEM, "replkv_open: uv_loop_init failed");
     }
-    if ((rc = rkv_repl_init(kv, o)) != 0) {
+    if ((rc = rkv_repl_init(kv, o)) != 0 || (rc = rkv_pnode_open(kv)) != 0) {
         close_loop_here(kv);
+        char detail[512];
+        snprintf(detail, sizeof detail, "%s", replkv_last_error());
         free_node(kv);
-        return rc;
+        return rkv_fail(rc, "%s", detail);
     }
     uv_async_init(&kv->loop, &kv->stop_async, on_stop);
     kv->stop_async.data = kv;

@@ -83,6 +83,7 @@ struct replkv {
     rkv_ks *hasher;               /* empty table with hash_seed, for hashing
                                      keys without a shard lock */
     struct rkv_repl *repl;        /* lib/repl.h */
+    struct rkv_pnode *pn;         /* lib/persist_node.h; NULL: no files */
     char start_detail[256];       /* why the I/O thread failed to start */
 };
 

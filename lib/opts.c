@@ -33,6 +33,9 @@ static const char *const loglevel_names[] = {"debug", "verbose", "notice",
 
 static const char *const bool_names[] = {"no", "yes", NULL};
 
+/* Index = rkv_fsync_policy (lib/persist_aof.h). */
+static const char *const fsync_names[] = {"no", "everysec", "always", NULL};
+
 #define FIELD(f) offsetof(rkv_config, f)
 #define GIB4 ((int64_t)UINT32_MAX)
 
@@ -66,6 +69,18 @@ static const opt_def opt_table[] = {
      NULL, true},
     {"replica-read-only", OPT_ENUM, FIELD(replica_read_only), 0, 0,
      bool_names, true},
+    {"dir", OPT_STR, FIELD(dir), 0, sizeof(((rkv_config *)0)->dir), NULL,
+     false},
+    {"appendonly", OPT_ENUM, FIELD(appendonly), 0, 0, bool_names, false},
+    {"appendfsync", OPT_ENUM, FIELD(appendfsync), 0, 0, fsync_names, false},
+    {"auto-aof-rewrite-percentage", OPT_INT, FIELD(auto_aof_rewrite_pct), 0,
+     1000000, NULL, true},
+    {"auto-aof-rewrite-min-size", OPT_BYTES, FIELD(auto_aof_rewrite_min_size),
+     0, INT64_MAX, NULL, true},
+    {"aof-load-truncated", OPT_ENUM, FIELD(aof_load_truncated), 0, 0,
+     bool_names, false},
+    {"aof-load-corrupt-repair", OPT_ENUM, FIELD(aof_load_corrupt_repair), 0, 0,
+     bool_names, false},
 };
 
 void rkv_config_defaults(rkv_config *c)
@@ -85,6 +100,12 @@ void rkv_config_defaults(rkv_config *c)
     c->min_replicas_to_write = 0;
     c->min_replicas_max_lag = 10;
     c->replica_read_only = 1;
+    c->appendonly = 0;
+    c->appendfsync = 1; /* everysec */
+    c->auto_aof_rewrite_pct = 100;
+    c->auto_aof_rewrite_min_size = 64ull * 1024 * 1024;
+    c->aof_load_truncated = 1;
+    c->aof_load_corrupt_repair = 0;
 }
 
 int rkv_parse_replicaof(const char *v, char *host, size_t cap, int *port)

@@ -41,6 +41,14 @@ typedef struct rkv_config {
     int min_replicas_to_write;
     int min_replicas_max_lag;    /* seconds */
     int replica_read_only;       /* 0 no, 1 yes */
+    /* Persistence (lib/persist_*.h). Off unless appendonly and dir. */
+    char dir[1024];              /* "" = none */
+    int appendonly;              /* 0 no, 1 yes */
+    int appendfsync;             /* rkv_fsync_policy */
+    int auto_aof_rewrite_pct;    /* 0 = no automatic snapshots */
+    uint64_t auto_aof_rewrite_min_size;
+    int aof_load_truncated;      /* 1: cut a torn tail; 0: refuse */
+    int aof_load_corrupt_repair; /* 1: cut mid-file damage too */
 } rkv_config;
 
 struct replkv_opts {

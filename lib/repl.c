@@ -29,6 +29,14 @@ void rkv_repl_primary_addr(replkv_t *kv, char *host, size_t cap, int *port)
     pthread_mutex_unlock(&kv->repl->lock);
 }
 
+int rkv_repl_primary_mode(replkv_t *kv)
+{
+    /* A node with an append-only file journals even without a port: the
+     * file is the stream. Without either, writes skip journaling. */
+    return kv->cfg.port != 0 || kv->cfg.appendonly ? RKV_MODE_PRIMARY
+                                                   : RKV_MODE_STANDALONE;
+}
+
 void rkv_repl_request_resync(replkv_t *kv)
 {
     atomic_store(&kv->repl->resync_all, 1);
@@ -113,8 +121,7 @@ int rkv_repl_init(replkv_t *kv, const replkv_opts *o)
     if (rc == 1)
         atomic_store(&kv->mode, RKV_MODE_REPLICA);
     else
-        atomic_store(&kv->mode, kv->cfg.port != 0 ? RKV_MODE_PRIMARY
-                                                  : RKV_MODE_STANDALONE);
+        atomic_store(&kv->mode, rkv_repl_primary_mode(kv));
     uv_async_init(&kv->loop, &kv->repl_async, on_wake);
     kv->repl_async.data = kv;
     uv_timer_init(&kv->loop, &r->cron);
@@ -309,8 +316,7 @@ static int do_replicaof_none(replkv_t *kv, void *arg)
     r->primary_port = 0;
     pthread_mutex_unlock(&r->lock);
     r->fresh = false;
-    atomic_store(&kv->mode, kv->cfg.port != 0 ? RKV_MODE_PRIMARY
-                                              : RKV_MODE_STANDALONE);
+    atomic_store(&kv->mode, rkv_repl_primary_mode(kv));
     rkv_log(kv, REPLKV_LOG_NOTICE,
             "replication: promoted to primary, new replid %s at offset %lld",
             replid, (long long)off);

@@ -132,6 +132,9 @@ void rkv_repl_stop(replkv_t *kv);  /* I/O thread, on close */
 void rkv_repl_free(replkv_t *kv);  /* after the thread joined */
 void rkv_repl_primary_addr(replkv_t *kv, char *host, size_t cap, int *port);
 void rkv_repl_request_resync(replkv_t *kv);
+/* The mode of a node that is not a replica: RKV_MODE_PRIMARY with a port
+ * or an append-only file, else RKV_MODE_STANDALONE. */
+int rkv_repl_primary_mode(replkv_t *kv);
 void rkv_repl_config_changed(replkv_t *kv, const char *name);
 bool rkv_repl_on_io_thread(replkv_t *kv);
 

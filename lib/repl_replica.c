@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "journal.h"
+#include "persist_node.h"
 #include "repl.h"
 
 void rkv_replica_drop_load(rkv_link *l)
@@ -148,10 +149,18 @@ int rkv_replica_apply(replkv_t *kv, rkv_ks **tables, const rkv_msg *m)
 /* Step 6 (replica): every shard table replaced at once under all shard
  * locks, so readers never see a half-loaded keyspace; our backlog starts
  * over in the primary's history at the offset loaded. */
-static void swap_in(rkv_link *l)
+static int swap_in(rkv_link *l)
 {
     replkv_t *kv = l->kv;
     rkv_ks *old[RKV_SHARDS];
+    /* With persistence, the new history is on disk before anything of it
+     * is applied or acknowledged (persist_node.h). */
+    if (rkv_pnode_new_history(kv, l->load, l->load_replid, l->load_off) != 0) {
+        rkv_link_close(l, REPLKV_LOG_WARNING,
+                       "full resync: cannot save the data received: %s",
+                       replkv_last_error());
+        return 1;
+    }
     for (unsigned i = 0; i < RKV_SHARDS; i++)
         pthread_mutex_lock(&kv->shards[i].lock);
     pthread_mutex_lock(&kv->jlock);
@@ -167,6 +176,7 @@ static void swap_in(rkv_link *l)
     pthread_mutex_unlock(&kv->jlock);
     for (unsigned i = RKV_SHARDS; i-- > 0;)
         pthread_mutex_unlock(&kv->shards[i].lock);
+    rkv_pnode_new_history_end(kv);
     for (unsigned i = 0; i < RKV_SHARDS; i++)
         rkv_ks_free(old[i]);
     rkv_repl *r = kv->repl;
@@ -184,6 +194,7 @@ static void swap_in(rkv_link *l)
             "replid %s offset %lld",
             l->addr, l->port, (unsigned long long)l->load_keys,
             l->load_replid, (long long)l->load_off);
+    return 0;
 }
 
 static int start_load(rkv_link *l, const rkv_msg *m)
@@ -283,7 +294,7 @@ int rkv_replica_on_frame(rkv_link *l, const rkv_msg *m, const uint8_t *frame,
         }
         l->state = LINK_LOADING_TAIL;
         if (l->load_off == l->load_end)
-            swap_in(l);
+            return swap_in(l);
         return 0;
     case LINK_LOADING_TAIL:
         if (!rkv_msg_is_record(m->type))
@@ -292,8 +303,8 @@ int rkv_replica_on_frame(rkv_link *l, const rkv_msg *m, const uint8_t *frame,
             goto fail;
         l->load_off += (int64_t)size;
         if (l->load_off == l->load_end)
-            swap_in(l);
-        else if (l->load_off > l->load_end)
+            return swap_in(l);
+        if (l->load_off > l->load_end)
             return bad(l, m);
         return 0;
     case LINK_ONLINE:

@@ -9,6 +9,12 @@
  *   get K          -> V | (nil)
  *   del K          -> 0 | 1
  *   fill N [P]     -> OK   (sets P:0 .. P:N-1 = v:<i>; P defaults to "key")
+ *   seqwrite FROM P -> "ack I" after each acknowledged set of P:I = v:I, for
+ *                     I = FROM, FROM+1, ... without end (for crash tests:
+ *                     the process is killed while it writes); a failed set
+ *                     prints ERR and stops
+ *   check N [P]    -> OK | MISSING I | WRONG I (P:0 .. P:N-1 = v:<i>)
+ *   snapshot       -> OK | ERR ... (replkv_snapshot)
  *   digest         -> 32 hex characters
  *   count          -> number of keys
  *   info SECTION   -> the INFO text on one line, fields separated by ' '
@@ -105,6 +111,48 @@ int main(int argc, char **argv)
                 int vl = snprintf(v, sizeof v, "v:%ld", i);
                 rc = replkv_set(kv, k, (size_t)kl, v, (size_t)vl, 0, 0);
             }
+            if (rc < 0)
+                err(rc);
+            else
+                printf("OK\n");
+        } else if (strcmp(cmd, "seqwrite") == 0 && a && b) {
+            char k[256], v[64];
+            for (long i = atol(a);; i++) {
+                int kl = snprintf(k, sizeof k, "%s:%ld", b, i);
+                int vl = snprintf(v, sizeof v, "v:%ld", i);
+                rc = replkv_set(kv, k, (size_t)kl, v, (size_t)vl, 0, 0);
+                if (rc < 0) {
+                    err(rc);
+                    break;
+                }
+                printf("ack %ld\n", i);
+                fflush(stdout);
+            }
+        } else if (strcmp(cmd, "check") == 0 && a) {
+            long n = atol(a);
+            const char *p = b ? b : "key";
+            char k[256], v[64], got[64];
+            long bad = -1;
+            const char *what = "OK";
+            for (long i = 0; i < n && bad < 0; i++) {
+                int kl = snprintf(k, sizeof k, "%s:%ld", p, i);
+                int vl = snprintf(v, sizeof v, "v:%ld", i);
+                size_t gl;
+                rc = replkv_get(kv, k, (size_t)kl, got, sizeof got, &gl);
+                if (rc != 0) {
+                    bad = i;
+                    what = "MISSING";
+                } else if (gl != (size_t)vl || memcmp(got, v, gl) != 0) {
+                    bad = i;
+                    what = "WRONG";
+                }
+            }
+            if (bad < 0)
+                printf("OK\n");
+            else
+                printf("%s %ld\n", what, bad);
+        } else if (strcmp(cmd, "snapshot") == 0) {
+            rc = replkv_snapshot(kv);
             if (rc < 0)
                 err(rc);
             else

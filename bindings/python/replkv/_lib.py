@@ -189,6 +189,8 @@ _PROTOTYPES: List[Tuple[str, Any, List[Any], bool]] = [
     ("replkv_digest", c_int, [_p, _p], False),
     # introspection
     ("replkv_info", c_int, [_p, c_char_p, _pp], False),
+    # persistence
+    ("replkv_snapshot", c_int, [_p], False),
     # replication
     ("replkv_opts_set_role_cb", c_int, [_p, ROLE_CB, _p], False),
     ("replkv_replicaof", c_int, [_p, c_char_p, c_int], False),

@@ -704,6 +704,14 @@ class Node(ReplicationMethods):
         self._call(_L.replkv_digest, out)
         return out.raw
 
+    # ---------------------------------------------------------- persistence
+
+    def snapshot(self) -> None:
+        """Writes a snapshot to the node's dir and trims its append-only
+        file; returns once the snapshot is durable. Needs ``appendonly`` and
+        ``dir``; raises otherwise (ESTATE)."""
+        self._call(_L.replkv_snapshot)
+
     # -------------------------------------------------------- introspection
 
     def info_text(self, section: Optional[str] = None) -> str:
