@@ -180,7 +180,7 @@ python-tests: lib
 	@if [ -n "$(TSAN_BUILD)" ]; then echo "python-tests: skipped in a ThreadSanitizer build (python cannot load a TSan library)"; \
 	elif [ -d tests/python ] && ls tests/python/test_*.py >/dev/null 2>&1; then \
 	    echo "== python3 -m unittest (tests/python)"; \
-	    $(PY_SANENV) REPLKV_LIBRARY=$(CURDIR)/$(SHARED_LIB) PYTHONPATH=$(CURDIR)/bindings/python \
+	    $(PY_SANENV) REPLKV_LIBRARY=$(abspath $(SHARED_LIB)) PYTHONPATH=$(CURDIR)/bindings/python \
 	    $(PYTHON) -m unittest discover -s tests/python -t tests/python -v; \
 	fi
 
@@ -188,7 +188,7 @@ python-tests: lib
 examples-check: $(EXAMPLE_BINS) lib
 	@set -e; for e in $(EXAMPLE_BINS); do echo "== $$e"; $$e; done; \
 	for e in $(if $(TSAN_BUILD),,$(sort $(wildcard examples/*.py))); do echo "== $$e"; \
-	    $(PY_SANENV) REPLKV_LIBRARY=$(CURDIR)/$(SHARED_LIB) PYTHONPATH=$(CURDIR)/bindings/python \
+	    $(PY_SANENV) REPLKV_LIBRARY=$(abspath $(SHARED_LIB)) PYTHONPATH=$(CURDIR)/bindings/python \
 	    $(PYTHON) $$e; done
 
 # The shared library must export replkv_* and nothing else.
@@ -246,8 +246,6 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -Iinclude -Ilib \
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_LIB := $(FUZZ_DIR)/libreplkv-fuzz.a
-FUZZ_CACHE_resp := resp
-FUZZ_CACHE_conf := conf conf_load resp
 # An empty target links when clang has no libFuzzer runtime (Debian:
 # libclang-rt-14-dev); otherwise the fuzz steps skip with this message.
 FUZZ_PROBE = printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n)\n{ (void)d; (void)n; return 0; }\n' \
@@ -262,9 +260,12 @@ $(FUZZ_LIB): $(LIB_SRCS:%.c=$(FUZZ_DIR)/%.o)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/tests/fuzz/fuzz_%.o $(FUZZ_LIB) \
-                    $$(patsubst %,$(FUZZ_DIR)/examples/cache/%.o,$$(FUZZ_CACHE_$$*))
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
 	$(FUZZ_CC) $(FUZZ_SAN) -o $@ $(filter %.o,$^) $(FUZZ_LIB) $(DEP_LIBS) -lm
+
+# The replkv-cache parts a target needs besides the library.
+$(FUZZ_DIR)/fuzz_resp: $(patsubst %,$(FUZZ_DIR)/examples/cache/%.o,resp util)
+$(FUZZ_DIR)/fuzz_conf: $(patsubst %,$(FUZZ_DIR)/examples/cache/%.o,conf conf_load resp util)
 
 fuzz-build:
 	@if $(FUZZ_PROBE); then $(MAKE) --no-print-directory $(FUZZ_BINS); \
