@@ -2,11 +2,12 @@
  * stream.c - frames and the msgpack records and messages inside them (see
  * stream.h and docs/PROTOCOL.md).
  *
- * Decoding is three passes over a payload, each cheap: skim() walks the
- * msgpack structure without allocating, so that msgpack-c, which allocates
- * an array's or map's DECLARED element count before reading the elements,
- * is only ever handed counts that the bytes present can back, shallow
- * nesting and a bounded number of elements; msgpack_unpack_next() then
+ * Decoding is three passes over a payload, each cheap: rkv_msgpack_skim()
+ * walks the msgpack structure without allocating, so that msgpack-c, which
+ * allocates an array's or map's DECLARED element count before reading the
+ * elements, is only ever handed counts that the bytes present can back,
+ * shallow nesting and a bounded number of elements (failover_wire.c skims
+ * its payloads the same way); msgpack_unpack_next() then
  * builds the object (strings and binaries point into the payload); finally
  * the schema table below checks the type code, the arity and every field.
  */
@@ -390,7 +391,7 @@ int rkv_msg_encode(rkv_buf *b, const rkv_msg *m)
 
 /* ------------------------------------------------------------- decoding */
 
-/* How skim() reads the type byte of a msgpack item. */
+/* How rkv_msgpack_skim() reads the type byte of a msgpack item. */
 enum { MP_SCALAR, MP_ARRAY, MP_MAP, MP_BAD };
 struct mp_kind {
     uint8_t hdr;  /* big-endian length (or count) bytes after the type byte */
@@ -398,7 +399,8 @@ struct mp_kind {
     uint8_t what; /* MP_* */
 };
 
-/* The type bytes 0xc0..0xdf; the fix* ranges are decoded in skim(). */
+/* The type bytes 0xc0..0xdf; the fix* ranges are decoded in
+ * rkv_msgpack_skim(). */
 static const struct mp_kind mp_c0[32] = {
     /* clang-format off */
     {0, 0, MP_SCALAR}, /* c0 nil */      {0, 0, MP_BAD},    /* c1 unused */
@@ -420,14 +422,11 @@ static const struct mp_kind mp_c0[32] = {
     /* clang-format on */
 };
 
-/* Walks the msgpack structure of p[0 .. len) without allocating and checks
- * that it is exactly one object, that each item's header and body lie
- * inside the range, that each array or map declares no more elements than
- * there are bytes left (every element takes at least one), that nesting
- * stays within RKV_MSG_MAX_DEPTH and the element total within
- * RKV_MSG_MAX_ELEMS. Only then is it safe to give the bytes to msgpack-c. */
-static int skim(const uint8_t *p, size_t len)
+/* See stream.h. p[0 .. len) is walked once, without allocating; left[]
+ * holds the items still to read at each open level. */
+int rkv_msgpack_skim(const void *payload, size_t len)
 {
+    const uint8_t *p = payload;
     uint64_t left[RKV_MSG_MAX_DEPTH + 1]; /* items still to read per level */
     int depth = 0;
     uint64_t elems = 0;
@@ -671,7 +670,7 @@ static int decode_in(msgpack_zone *zone, const void *payload, size_t len,
     memset(m, 0, sizeof *m);
     if (len == 0)
         return rkv_fail(REPLKV_EPROTO, "payload: empty");
-    int rc = skim(payload, len);
+    int rc = rkv_msgpack_skim(payload, len);
     if (rc != 0)
         return rc;
     msgpack_object obj;
@@ -683,7 +682,7 @@ static int decode_in(msgpack_zone *zone, const void *payload, size_t len,
                       "bytes",
                       len);
     else if (ur != MSGPACK_UNPACK_SUCCESS || off != len)
-        /* skim() accepted it, so msgpack-c should have too. */
+        /* rkv_msgpack_skim() accepted it, so msgpack-c should have too. */
         rc = rkv_fail(REPLKV_EPROTO, "payload: msgpack-c refused it (%d)",
                       (int)ur);
     else

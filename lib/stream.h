@@ -213,6 +213,24 @@ void rkv_decoder_destroy(rkv_decoder *d);
 int rkv_msg_decode_with(rkv_decoder *d, const void *payload, size_t len,
                         rkv_msg *m);
 
+/* The structure pass that must precede every msgpack-c unpack of bytes a
+ * peer or a file supplied (msgpack-c allocates an array's or map's DECLARED
+ * count before it reads the elements). Walks payload[0 .. len) without
+ * allocating and checks that it is exactly one msgpack object: each item's
+ * header and body lie inside the range; each array or map declares no more
+ * elements than bytes are left after its header (every element takes at
+ * least one); nesting is at most RKV_MSG_MAX_DEPTH (the outermost container
+ * is depth 1); all containers together hold at most RKV_MSG_MAX_ELEMS
+ * elements; no byte 0xc1; no byte trails the object. After it returns 0,
+ * msgpack_unpack() of the same bytes allocates at most RKV_MSG_MAX_ELEMS
+ * msgpack_objects. Reads nothing outside the range; payload may be NULL
+ * when len is 0 (refused: an empty range holds no object). Returns 0 or
+ * REPLKV_EPROTO with a detail ("payload: array at byte 7 declares ...
+ * elements but only ... bytes follow", "payload: nested deeper than 8",
+ * "payload: N trailing bytes after the message", ...). No state: any
+ * thread. rkv_msg_decode() and rkv_fo_msg_decode() call it first. */
+int rkv_msgpack_skim(const void *payload, size_t len);
+
 /* "SET", "HELLO", ... for log lines; "UNKNOWN" for a type not listed. A
  * static string. */
 const char *rkv_msg_name(unsigned type);
