@@ -146,11 +146,20 @@ void rkv_journal_wake(replkv_t *kv)
     /* The I/O thread clears wake_pending only when it has sent everything
      * and then looks again, so while replicas are busy streaming (or when
      * there are none) writers make no system call here. */
+#if defined(__SANITIZE_THREAD__)
+    /* ThreadSanitizer cannot model a standalone fence: use an exchange on
+     * every write instead, which orders the same way (the I/O thread's
+     * clear and this exchange meet in the flag's modification order). */
+    if (atomic_exchange_explicit(&kv->wake_pending, 1, memory_order_seq_cst) ==
+        0)
+        uv_async_send(&kv->repl_async);
+#else
     atomic_thread_fence(memory_order_seq_cst); /* offset store -> flag load */
     if (atomic_load_explicit(&kv->wake_pending, memory_order_acquire) == 0 &&
         atomic_exchange_explicit(&kv->wake_pending, 1, memory_order_acq_rel) ==
             0)
         uv_async_send(&kv->repl_async);
+#endif
 }
 
 int rkv_journal_commit(replkv_t *kv)
