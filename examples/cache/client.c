@@ -347,6 +347,12 @@ static bool run_requests(cache_client *c, char *buf, size_t len)
         c->qbuf = NULL;
         c->qcap = 0;
     }
+    /* The clock of the `timeout` on an unfinished request restarts with
+     * each request that completes. */
+    if (c->qlen == 0 || paused || (c->flags & CF_BLOCKED))
+        c->partial_since_ms = 0;
+    else if (consumed > 0 || c->partial_since_ms == 0)
+        c->partial_since_ms = util_mono_ms();
     if (c->qlen > srv->conf.query_buf_limit) {
         log_msg(srv->log, LOG_WARNING,
                 "Closing client that reached max query buffer length: "

@@ -443,6 +443,17 @@ static int set_repl_port(cache_conf *c, int argc, char **argv, char *r,
     return 0;
 }
 
+static int set_metrics_port(cache_conf *c, int argc, char **argv, char *r,
+                            size_t cap)
+{
+    (void)argc;
+    long long v = 0;
+    if (parse_ll(argv[1], 0, 65535, &v, r, cap) < 0)
+        return -1;
+    c->metrics_port = (int)v;
+    return 0;
+}
+
 static int set_save(cache_conf *c, int argc, char **argv, char *r, size_t cap)
 {
     (void)c;
@@ -478,6 +489,7 @@ static const directive directives[] = {
     {"save", 2, -1, set_save, true},
     {"replicaof", 3, 3, set_replicaof, false},
     {"repl-port", 2, 2, set_repl_port, false},
+    {"metrics-port", 2, 2, set_metrics_port, false},
 };
 
 #define NDIRECTIVES (sizeof directives / sizeof directives[0])
@@ -551,7 +563,6 @@ const char *conf_unsupported_reason(const char *name, char *buf, size_t cap)
         {"aof-", true, "persistence not built"},
         {"auto-aof-", true, "persistence not built"},
         {"rdb", true, "persistence not built"},
-        {"metrics-port", false, "metrics not built"},
         {"masteruser", false, "ACL users not built: use masterauth"},
         /* Replication knobs the library has no equivalent for
          * (diskless sync, announce addresses, stale reads...). */
@@ -657,6 +668,7 @@ static const conf_param params[] = {
     {"replicaof", false},
     {"slaveof", false},
     {"repl-port", false},
+    {"metrics-port", false},
     {NULL, false},
 };
 
@@ -718,6 +730,8 @@ int conf_get(const cache_conf *c, const char *name, char *buf, size_t cap)
             snprintf(buf, cap, "%s %d", c->replicaof_host, c->replicaof_port);
     } else if (strcasecmp(name, "repl-port") == 0)
         snprintf(buf, cap, "%d", conf_effective_repl_port(c));
+    else if (strcasecmp(name, "metrics-port") == 0)
+        snprintf(buf, cap, "%d", c->metrics_port);
     else
         return -1;
     return 0;

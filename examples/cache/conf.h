@@ -47,6 +47,9 @@ typedef struct cache_conf {
     char *replicaof_host;
     int replicaof_port;
     int repl_port; /* -1: the client port + 10000 (CACHE_REPL_PORT_OFFSET) */
+    /* Prometheus /metrics over HTTP on this port (0 = off), on the first
+     * bind address, as the library's repl-port. */
+    int metrics_port;
 } cache_conf;
 
 /* The peer port is the client port plus this, unless repl-port says

@@ -16,6 +16,7 @@ void log_init(cache_log *l)
 {
     l->fd = STDERR_FILENO;
     atomic_init(&l->level, LOG_NOTICE);
+    atomic_init(&l->role, 'M');
 }
 
 int log_open(cache_log *l, const char *path)
@@ -44,6 +45,11 @@ void log_set_level(cache_log *l, int level)
     atomic_store(&l->level, level);
 }
 
+void log_set_role(cache_log *l, int mark)
+{
+    atomic_store(&l->role, mark);
+}
+
 static void write_line(cache_log *l, int level, const char *msg)
 {
     static const char marks[] = ".-*#";
@@ -55,7 +61,9 @@ static void write_line(cache_log *l, int level, const char *msg)
     char ts[64];
     size_t n = strftime(ts, sizeof ts, "%d %b %Y %H:%M:%S", &tm);
     snprintf(ts + n, sizeof ts - n, ".%03d", (int)(tv.tv_usec / 1000));
-    int len = snprintf(line, sizeof line, "%d:M %s %c %s\n", (int)getpid(),
+    int len = snprintf(line, sizeof line, "%d:%c %s %c %s\n", (int)getpid(),
+                       (char)atomic_load_explicit(&l->role,
+                                                  memory_order_relaxed),
                        ts, marks[level & 3], msg);
     if (len < 0)
         return;

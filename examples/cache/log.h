@@ -14,6 +14,7 @@
 typedef struct cache_log {
     int fd;            /* 2 for stderr, or the logfile */
     _Atomic int level; /* replkv_log_level: lines below it are dropped */
+    _Atomic int role;  /* 'M' primary, 'S' replica: Redis's role mark */
 } cache_log;
 
 /* Logs to stderr at notice. */
@@ -24,6 +25,9 @@ int log_open(cache_log *l, const char *path);
 void log_close(cache_log *l);
 
 void log_set_level(cache_log *l, int level);
+
+/* Sets the role mark of the lines that follow ('M' or 'S'). Any thread. */
+void log_set_role(cache_log *l, int mark);
 
 void log_msg(cache_log *l, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -159,6 +159,7 @@ int main(int argc, char **argv)
         return 1;
     }
     log_set_level(&log, conf.loglevel);
+    log_set_role(&log, conf.replicaof_host != NULL ? 'S' : 'M');
     replkv_opts_set_log(opts, log_from_lib, &log);
     log_msg(&log, LOG_NOTICE, "oO0OoO0OoO0Oo replkv-cache is starting oO0OoO0OoO0Oo");
     log_msg(&log, LOG_NOTICE,

@@ -2,7 +2,9 @@
  * replication.c - replication as replkv-cache's clients see it (see
  * replication.h): the translation between client ports and the library's peer
  * ports, the
- * "# Replication" INFO section, and clients blocked in WAIT.
+ * "# Replication" INFO section, clients blocked in WAIT, and the operator's
+ * log lines for role and link changes (the library logs with peer ports;
+ * these name the client ports an operator configured).
  *
  * WAIT never blocks the loop: a blocked client is put on a list and a
  * 10 ms timer, running only while the list is not empty, reads the
@@ -183,20 +185,111 @@ void repl_info_section(cache_server *srv, rbuf *t)
     free(in);
 }
 
+/* Logs each replica that came online or went away since the last look,
+ * with client ports, and the count now connected. */
+static void log_replica_changes(cache_server *srv, const replkv_repl_info *in)
+{
+    char now[16][80];
+    int n = 0;
+    int total = in->connected_replicas < in->replicas_cap
+                    ? in->connected_replicas
+                    : in->replicas_cap;
+    for (int i = 0; i < total && n < 16; i++) {
+        const replkv_replica_info *r = &in->replicas[i];
+        if (strcmp(r->state, "online") != 0)
+            continue;
+        snprintf(now[n++], sizeof now[0], "%s:%d", r->addr,
+                 repl_replica_client_port(r->port));
+    }
+    for (int i = 0; i < n; i++) {
+        bool seen = false;
+        for (int j = 0; j < srv->nlast_replicas && !seen; j++)
+            seen = strcmp(now[i], srv->last_replicas[j]) == 0;
+        if (!seen)
+            log_msg(srv->log, LOG_NOTICE,
+                    "Replica %s is online (offset %" PRId64
+                    "), %d replica(s) connected",
+                    now[i], in->offset, in->connected_replicas);
+    }
+    for (int j = 0; j < srv->nlast_replicas; j++) {
+        bool still = false;
+        for (int i = 0; i < n && !still; i++)
+            still = strcmp(now[i], srv->last_replicas[j]) == 0;
+        if (!still)
+            log_msg(srv->log, LOG_WARNING,
+                    "Replica %s is no longer online (offset %" PRId64
+                    "), %d replica(s) connected",
+                    srv->last_replicas[j], in->offset,
+                    in->connected_replicas);
+    }
+    memcpy(srv->last_replicas, now, sizeof now);
+    srv->nlast_replicas = n;
+}
+
+/* Logs role changes and the link to the primary going up or down, with
+ * the values an operator needs: the primary's client and peer ports, the
+ * replication id and offset. */
+static void log_repl_changes(cache_server *srv, const replkv_repl_info *in)
+{
+    int role = (int)in->role;
+    int cport = repl_primary_client_port(srv, in->primary_port);
+    if (role != srv->last_role) {
+        log_set_role(srv->log, role == REPLKV_ROLE_REPLICA ? 'S' : 'M');
+        if (srv->last_role >= 0 && role == REPLKV_ROLE_REPLICA)
+            log_msg(srv->log, LOG_NOTICE,
+                    "Role changed: primary -> replica of %s:%d (repl-port "
+                    "%d), offset %" PRId64,
+                    in->primary_host, cport, in->primary_port, in->offset);
+        else if (srv->last_role >= 0)
+            log_msg(srv->log, LOG_NOTICE,
+                    "Role changed: replica -> primary, replid %s offset "
+                    "%" PRId64,
+                    in->replid, in->offset);
+        else if (role == REPLKV_ROLE_REPLICA)
+            log_msg(srv->log, LOG_NOTICE,
+                    "Starting as a replica of %s:%d (repl-port %d)",
+                    in->primary_host, cport, in->primary_port);
+        srv->last_role = role;
+        srv->last_link_up = false;
+        srv->nlast_replicas = 0;
+    }
+    if (role == REPLKV_ROLE_REPLICA && in->link_up != srv->last_link_up) {
+        if (in->link_up)
+            log_msg(srv->log, LOG_NOTICE,
+                    "MASTER <-> REPLICA link up: primary %s:%d (repl-port "
+                    "%d), replid %s offset %" PRId64,
+                    in->primary_host, cport, in->primary_port, in->replid,
+                    in->offset);
+        else
+            log_msg(srv->log, LOG_WARNING,
+                    "MASTER <-> REPLICA link down: primary %s:%d (repl-port "
+                    "%d) lost at offset %" PRId64,
+                    in->primary_host, cport, in->primary_port, in->offset);
+        srv->last_link_up = in->link_up;
+    }
+    log_replica_changes(srv, in);
+}
+
 void repl_cron(cache_server *srv)
 {
-    if (replkv_role(srv->kv) != REPLKV_ROLE_REPLICA) {
-        srv->link_down_since_ms = 0;
+    replkv_repl_info *in = malloc(sizeof *in);
+    if (in == NULL)
+        return;
+    memset(in, 0, sizeof *in);
+    in->size = sizeof *in;
+    if (replkv_repl_info_get(srv->kv, in) != 0) {
+        free(in);
         return;
     }
-    replkv_repl_info in;
-    in.size = sizeof in;
-    if (replkv_repl_info_get(srv->kv, &in) != 0)
-        return;
-    if (in.link_up)
+    log_repl_changes(srv, in);
+    if (in->role != REPLKV_ROLE_REPLICA)
+        srv->link_down_since_ms = 0;
+    else if (in->link_up)
         srv->link_down_since_ms = 0;
     else if (srv->link_down_since_ms == 0)
         srv->link_down_since_ms = (uint64_t)util_now_ms();
+    srv->last_offset = in->offset;
+    free(in);
 }
 
 /* ------------------------------------------------------------ WAIT */

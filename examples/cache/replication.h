@@ -44,8 +44,11 @@ void repl_unblock_all(cache_server *srv);
 /* Number of online replicas whose acked offset is at least off, from in. */
 int repl_count_acked(const replkv_repl_info *in, int64_t off);
 
-/* Called by the server cron (every 100 ms): tracks the link to the primary
- * for master_link_down_since_seconds. */
+/* Called by the server cron (every 100 ms) and once at startup: tracks the
+ * link to the primary for master_link_down_since_seconds, sets the log's
+ * role mark, and logs role changes, the link to the primary going up or
+ * down and replicas coming online or going away, each once, with client
+ * ports. */
 void repl_cron(cache_server *srv);
 
 /* Closes the WAIT timer (server_stop). */

@@ -2,7 +2,8 @@
  * server.c - the libuv side of replkv-cache: listeners, accepting clients
  * (maxclients, protected mode), reading and parsing requests, batching each
  * read's replies into one write, back-pressure on clients that do not read,
- * idle timeouts, and shutdown.
+ * idle timeouts and timeouts on requests left incomplete (slowloris),
+ * and shutdown. The metrics endpoint is metrics.c.
  *
  * The clients' reading, parsing and writing is in client.c.
  */
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "metrics.h"
 #include "replication.h"
 #include "util.h"
 
@@ -118,9 +120,23 @@ static void on_connection(uv_stream_t *ls, int status)
 
     if ((long long)srv->nclients >= srv->conf.maxclients) {
         srv->stat_rejected_conn++;
-        log_msg(srv->log, LOG_VERBOSE,
-                "Rejected connection from %s: max number of clients reached",
-                c->addr);
+        /* An operator must see the limit being hit, but a flood of
+         * connections must not flood the log: one line a second at most,
+         * with the count of those not logged. */
+        uint64_t now = util_mono_ms();
+        if (srv->maxclients_log_ms == 0 ||
+            now - srv->maxclients_log_ms >= 1000) {
+            log_msg(srv->log, LOG_WARNING,
+                    "Rejected connection from %s: max number of clients "
+                    "reached (maxclients %lld, %zu connected, %llu more "
+                    "rejected since the last such line)",
+                    c->addr, srv->conf.maxclients, srv->nclients,
+                    (unsigned long long)srv->maxclients_unlogged);
+            srv->maxclients_log_ms = now;
+            srv->maxclients_unlogged = 0;
+        } else {
+            srv->maxclients_unlogged++;
+        }
         c->flags |= CF_CLOSING;
         uv_buf_t b = uv_buf_init("-ERR max number of clients reached\r\n", 36);
         (void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
@@ -325,10 +341,23 @@ static void on_cron(uv_timer_t *t)
             client_close(c, false);
             continue;
         }
+        if (timeout > 0 && c->partial_since_ms != 0 &&
+            now - c->partial_since_ms > (uint64_t)timeout * 1000 &&
+            !(c->flags & (CF_WRITING | CF_PAUSED | CF_BLOCKED))) {
+            log_msg(srv->log, LOG_NOTICE,
+                    "Closing client id=%llu addr=%s: its request was still "
+                    "incomplete after %lld seconds (timeout), %zu bytes "
+                    "buffered",
+                    (unsigned long long)c->id, c->addr, timeout, c->qlen);
+            srv->stat_expired_clients++;
+            client_close(c, false);
+            continue;
+        }
         if (c->obuf_soft_since || (c->flags & CF_WRITING))
             client_check_output_limits(c);
     }
     repl_cron(srv);
+    metrics_cron(srv);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -399,6 +428,7 @@ int server_start(cache_server *srv, uv_loop_t *loop, cache_conf *conf,
         srv->replica_ro = strcmp(v, "no") != 0;
     if (replkv_role(kv) == REPLKV_ROLE_REPLICA)
         srv->link_down_since_ms = (uint64_t)util_now_ms();
+    srv->last_role = -1;
 
     srv->readbuf_cap = CACHE_SHARED_READ_BUF;
     srv->readbuf = malloc(srv->readbuf_cap);
@@ -416,6 +446,8 @@ int server_start(cache_server *srv, uv_loop_t *loop, cache_conf *conf,
         log_msg(log, LOG_WARNING, "%s", reason);
         return -1;
     }
+    if (metrics_start(srv) != 0)
+        return -1;
     uv_timer_init(loop, &srv->cron);
     srv->cron.data = srv;
     uv_timer_start(&srv->cron, on_cron, 100, 100);
@@ -426,6 +458,7 @@ int server_start(cache_server *srv, uv_loop_t *loop, cache_conf *conf,
     uv_signal_start(&srv->sigint, on_signal, SIGINT);
     for (size_t i = 0; i < srv->nlisteners; i++)
         log_msg(log, LOG_NOTICE, "Listening on %s", srv->listeners[i]->addr);
+    repl_cron(srv); /* the role mark and its first line, at once */
     return 0;
 }
 
@@ -441,6 +474,7 @@ void server_request_shutdown(cache_server *srv, const char *why)
     free(srv->listeners);
     srv->listeners = NULL;
     srv->nlisteners = 0;
+    metrics_stop(srv);
     while (srv->clients)
         client_close(srv->clients, false);
     uv_stop(srv->loop);
@@ -458,6 +492,7 @@ void server_stop(cache_server *srv)
     free(srv->listeners);
     srv->listeners = NULL;
     srv->nlisteners = 0;
+    metrics_stop(srv);
     while (srv->clients)
         client_close(srv->clients, false);
     repl_stop(srv);

@@ -42,6 +42,7 @@
 #define CF_BLOCKED 0x80u
 
 typedef struct cache_server cache_server;
+typedef struct cache_metrics cache_metrics;
 
 typedef struct cache_client {
     uv_tcp_t tcp;
@@ -65,6 +66,10 @@ typedef struct cache_client {
     rbuf wbuf;   /* output in flight */
     uv_write_t wreq;
     uint64_t obuf_soft_since; /* ms when the soft limit was first passed */
+    /* Monotonic ms since its unfinished request began (0: none). A request
+     * must be whole within `timeout` seconds, so a client that trickles
+     * bytes (slowloris) is closed even though it is never idle. */
+    uint64_t partial_since_ms;
 
     char name[CACHE_MAX_NAME + 1];
     char addr[64], laddr[64];
@@ -149,6 +154,19 @@ struct cache_server {
     bool wait_timer_on;
     bool replica_ro;             /* replica-read-only, as last set */
     uint64_t link_down_since_ms; /* wall ms; 0 = link up or unknown */
+    /* What repl_cron saw last, to log changes once: the link to the
+     * primary, and the replicas online ("addr:port" peer addresses). */
+    int last_role; /* -1 before the first look */
+    bool last_link_up;
+    int64_t last_offset;
+    char last_replicas[16][80];
+    int nlast_replicas;
+
+    /* maxclients refusals are logged at most once a second. */
+    uint64_t maxclients_log_ms;
+    uint64_t maxclients_unlogged;
+
+    cache_metrics *metrics; /* NULL when metrics-port is 0 */
 };
 
 /* Sets srv up on loop with conf (taken over: srv owns it from here) and the

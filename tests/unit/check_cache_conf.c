@@ -133,7 +133,6 @@ START_TEST(test_unsupported)
         {"appendonly no", "persistence not built"},
         {"appendfsync everysec", "persistence not built"},
         {"save 900 1", "persistence not built"},
-        {"metrics-port 9121", "metrics not built"},
         {"repl-diskless-sync yes", "not a replication option of this build"},
         {"replica-serve-stale-data yes",
          "not a replication option of this build"},
@@ -334,6 +333,26 @@ START_TEST(test_get_set)
 }
 END_TEST
 
+START_TEST(test_metrics_port)
+{
+    ck_assert_int_eq(conf.metrics_port, 0);
+    ck_assert_int_eq(load("metrics-port 9121\n"), 0);
+    ck_assert_int_eq(conf.metrics_port, 9121);
+    char v[64];
+    ck_assert_int_eq(conf_get(&conf, "metrics-port", v, sizeof v), 0);
+    ck_assert_str_eq(v, "9121");
+    char reason[256];
+    /* Fixed at startup, as repl-port. */
+    ck_assert_int_eq(
+        conf_set(&conf, "metrics-port", "9122", reason, sizeof reason), -1);
+    teardown();
+    setup();
+    ck_assert_int_eq(load("metrics-port 65536\n"), -1);
+    ck_assert_str_eq(err.msg, "test.conf:1: 'metrics-port': argument must be "
+                              "between 0 and 65535 inclusive");
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cache_conf");
@@ -347,6 +366,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_include);
     tcase_add_test(t, test_args);
     tcase_add_test(t, test_get_set);
+    tcase_add_test(t, test_metrics_port);
     suite_add_tcase(s, t);
     return s;
 }
