@@ -34,6 +34,11 @@ static const struct lib_param {
     {"min-slaves-max-lag", "min-replicas-max-lag"},
     {"replica-read-only", "replica-read-only"},
     {"slave-read-only", "replica-read-only"},
+    {"appendonly", "appendonly"},
+    {"appendfsync", "appendfsync"},
+    {"auto-aof-rewrite-percentage", "auto-aof-rewrite-percentage"},
+    {"auto-aof-rewrite-min-size", "auto-aof-rewrite-min-size"},
+    {"aof-load-truncated", "aof-load-truncated"},
     {NULL, NULL},
 };
 

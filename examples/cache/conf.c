@@ -460,7 +460,7 @@ static int set_save(cache_conf *c, int argc, char **argv, char *r, size_t cap)
     if (argc == 2 && argv[1][0] == '\0')
         return 0; /* save "": no snapshots, which is the truth */
     return reasonf(r, cap, "'save' is not supported yet by this build "
-                           "(persistence not built)");
+                           "(no RDB save points: use appendonly yes)");
 }
 
 typedef struct directive {
@@ -506,7 +506,9 @@ static const char *const lib_options[] = {
     "maxmemory", "maxmemory-policy", "maxmemory-samples", "proto-max-bulk-len",
     "hz", "masterauth", "repl-backlog-size", "repl-timeout",
     "repl-ping-replica-period", "min-replicas-to-write",
-    "min-replicas-max-lag", "replica-read-only", NULL};
+    "min-replicas-max-lag", "replica-read-only", "appendonly", "appendfsync",
+    "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size",
+    "aof-load-truncated", "aof-load-corrupt-repair", NULL};
 
 /* Redis's old names for the replication directives. */
 static const struct {
@@ -553,16 +555,17 @@ const char *conf_unsupported_reason(const char *name, char *buf, size_t cap)
         {"down-after-milliseconds", false, "failover not built"},
         {"parallel-syncs", false, "failover not built"},
         {"quorum", false, "failover not built"},
-        {"appendonly", false, "persistence not built"},
-        {"appendfsync", false, "persistence not built"},
-        {"appendfilename", false, "persistence not built"},
-        {"appenddirname", false, "persistence not built"},
-        {"dbfilename", false, "persistence not built"},
-        {"no-appendfsync-on-rewrite", false, "persistence not built"},
-        {"stop-writes-on-bgsave-error", false, "persistence not built"},
-        {"aof-", true, "persistence not built"},
-        {"auto-aof-", true, "persistence not built"},
-        {"rdb", true, "persistence not built"},
+        /* Persistence is appendonly + snapshots; the file names are
+         * fixed and there are no RDB save points. */
+        {"appendfilename", false, "the file is dir/appendonly.rkv"},
+        {"appenddirname", false, "the files live in dir"},
+        {"dbfilename", false, "the snapshot is dir/snapshot.rkv"},
+        {"no-appendfsync-on-rewrite", false, "not an option of this build"},
+        {"stop-writes-on-bgsave-error", false,
+         "writes always stop on a disk error"},
+        {"aof-", true, "not an option of this build"},
+        {"auto-aof-", true, "not an option of this build"},
+        {"rdb", true, "no RDB files: use appendonly yes"},
         {"masteruser", false, "ACL users not built: use masterauth"},
         /* Replication knobs the library has no equivalent for
          * (diskless sync, announce addresses, stale reads...). */
@@ -603,7 +606,7 @@ int conf_apply(cache_conf *c, replkv_opts *o, int argc, char **argv,
     if (save_points)
         return reasonf(reason, cap,
                        "'save' is not supported yet by this build "
-                       "(persistence not built)");
+                       "(no RDB save points: use appendonly yes)");
     if (conf_unsupported_reason(name, why_not, sizeof why_not) != NULL)
         return reasonf(reason, cap, "%s", why_not);
     if (conf_is_lib_option(name)) {
@@ -663,7 +666,6 @@ static const conf_param params[] = {
     {"client-output-buffer-limit", true},
     {"client-query-buffer-limit", true},
     {"save", true},
-    {"appendonly", false},
     {"databases", false},
     {"replicaof", false},
     {"slaveof", false},
@@ -720,8 +722,6 @@ int conf_get(const cache_conf *c, const char *name, char *buf, size_t cap)
         snprintf(buf, cap, "%" PRIu64, c->query_buf_limit);
     else if (strcasecmp(name, "save") == 0)
         buf[0] = '\0';
-    else if (strcasecmp(name, "appendonly") == 0)
-        snprintf(buf, cap, "no");
     else if (strcasecmp(name, "databases") == 0)
         snprintf(buf, cap, "1");
     else if (strcasecmp(name, "replicaof") == 0 ||

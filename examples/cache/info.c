@@ -129,13 +129,15 @@ static void section_memory(cache_server *srv, rbuf *t)
          (long long)rss * sysconf(_SC_PAGESIZE));
 }
 
-static void section_persistence(rbuf *t)
+static void section_persistence(cache_server *srv, rbuf *t)
 {
-    /* Nothing is persisted in this build: say so in Redis's fields. */
-    addf(t, "# Persistence\r\nloading:0\r\nasync_loading:0\r\n"
-            "rdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n"
-            "rdb_last_bgsave_status:ok\r\naof_enabled:0\r\n"
-            "aof_rewrite_in_progress:0\r\naof_last_write_status:ok\r\n");
+    /* The library's fields (aof_enabled, aof_last_write_status, ...), then
+     * the RDB fields clients look for: a snapshot is what BGSAVE makes. */
+    addf(t, "# Persistence\r\n");
+    size_t start = t->len;
+    merge_lib(srv, t, start, "persistence");
+    addf(t, "async_loading:0\r\nrdb_bgsave_in_progress:%d\r\n",
+         srv->bgsave_running ? 1 : 0);
 }
 
 static void section_stats(cache_server *srv, rbuf *t)
@@ -269,7 +271,7 @@ static void build(cache_server *srv, unsigned bits, rbuf *t)
     SECTION(S_SERVER, section_server(srv, t))
     SECTION(S_CLIENTS, section_clients(srv, t))
     SECTION(S_MEMORY, section_memory(srv, t))
-    SECTION(S_PERSISTENCE, section_persistence(t))
+    SECTION(S_PERSISTENCE, section_persistence(srv, t))
     SECTION(S_STATS, section_stats(srv, t))
     SECTION(S_REPLICATION, section_replication(srv, t))
     SECTION(S_CPU, section_cpu(t))

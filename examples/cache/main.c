@@ -172,6 +172,14 @@ int main(int argc, char **argv)
                 conf.config_file);
     adjust_open_files(&conf, &log);
 
+    /* The library keeps its files (appendonly) in the same dir. */
+    if (conf.dir != NULL && replkv_opts_set(opts, "dir", conf.dir) != 0) {
+        log_msg(&log, LOG_WARNING, "dir: %s", replkv_last_error());
+        conf_free(&conf);
+        replkv_opts_free(opts);
+        log_close(&log);
+        return 1;
+    }
     replkv_t *kv = NULL;
     rc = replkv_open(opts, &kv);
     replkv_opts_free(opts);

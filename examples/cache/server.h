@@ -132,6 +132,12 @@ struct cache_server {
     bool shutting_down;
     int exit_code;
 
+    /* BGSAVE / BGREWRITEAOF: replkv_snapshot() on libuv's thread pool. */
+    uv_work_t bgsave_work;
+    bool bgsave_running;
+    int bgsave_rc;
+    int64_t lastsave; /* Unix seconds of the last successful snapshot */
+
     uint64_t max_bulk; /* proto-max-bulk-len, for the parsers */
     uint64_t start_ms, start_wall_ms;
     uint64_t stat_connections, stat_rejected_conn, stat_commands;

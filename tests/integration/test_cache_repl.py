@@ -381,10 +381,10 @@ def main():
                                     "repl-ping-replica-period": "2"},
           p.r.config_get("repl-[bt]*") | {
               k: v for k, v in p.r.config_get("repl-ping-replica-*").items()})
-    check("CONFIG SET appendonly refused by name", True,
-          "'appendonly' is not supported yet by this build (persistence "
+    check("CONFIG SET replica-priority refused by name", True,
+          "'replica-priority' is not supported yet by this build (failover "
           "not built)" in str(err_text(
-              lambda: p.r.config_set("appendonly", "yes"))[1]))
+              lambda: p.r.config_set("replica-priority", "10"))[1]))
     check("REPLICAOF bad port", "Invalid master port",
           err_text(lambda: p.r.execute_command("REPLICAOF", "h", "x"))[1])
     check("REPLICAOF port whose peer port is over 65535", True,

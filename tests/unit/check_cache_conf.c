@@ -130,9 +130,9 @@ START_TEST(test_unsupported)
         {"sentinel monitor m 1 2 3", "failover not built"},
         {"replica-priority 10", "failover not built"},
         {"slave-priority 10", "failover not built"},
-        {"appendonly no", "persistence not built"},
-        {"appendfsync everysec", "persistence not built"},
-        {"save 900 1", "persistence not built"},
+        {"appendfilename x.aof", "the file is dir/appendonly.rkv"},
+        {"rdbcompression yes", "no RDB files: use appendonly yes"},
+        {"save 900 1", "no RDB save points: use appendonly yes"},
         {"repl-diskless-sync yes", "not a replication option of this build"},
         {"replica-serve-stale-data yes",
          "not a replication option of this build"},
@@ -255,7 +255,7 @@ START_TEST(test_include)
     fputs("timeout 5\n", f);
     fclose(f);
     f = fopen(bad, "w");
-    fputs("# one\nappendonly yes\n", f);
+    fputs("# one\nreplica-priority 10\n", f);
     fclose(f);
     char text[600];
     snprintf(text, sizeof text, "port 1\ninclude %s\n", inc);
@@ -265,8 +265,8 @@ START_TEST(test_include)
     ck_assert_int_eq(load(text), -1);
     char want[512];
     snprintf(want, sizeof want,
-             "%s:2: 'appendonly' is not supported yet by this build "
-             "(persistence not built)",
+             "%s:2: 'replica-priority' is not supported yet by this build "
+             "(failover not built)",
              bad);
     ck_assert_str_eq(err.msg, want);
     ck_assert_int_eq(load("include /nonexistent/x.conf\n"), -1);
