@@ -27,6 +27,9 @@ CACHE_REQ_P16=${CACHE_REQ_P16:-1000000}
 CACHE_RUNS=${CACHE_RUNS:-3}
 
 cache_bin=$BENCH_BUILD/replkv-cache
+# Both servers get the same replication backlog (Redis's default is 1mb,
+# libreplkv's 16mb): the backlog is part of the primary's RSS growth.
+CACHE_BACKLOG=${CACHE_BACKLOG:-16mb}
 [ -x "$cache_bin" ] || bench_die "$cache_bin not built (make all builds it)"
 command -v redis-benchmark >/dev/null || bench_die "redis-benchmark not found (make deps)"
 command -v redis-server >/dev/null || bench_die "redis-server not found (make deps)"
@@ -69,11 +72,13 @@ cache_start() {
             CS_PORT=$(bench_free_port)
             bench_spawn "$cdir/$name/server.log" redis-server --port "$CS_PORT" \
                 --bind 127.0.0.1 --save '' --appendonly no --dir "$cdir/$name" \
+                --repl-backlog-size "$CACHE_BACKLOG" \
                 --daemonize no --protected-mode yes --loglevel warning "$@"
         else
             CS_PORT=$(cache_free_pair)
             bench_spawn "$cdir/$name/server.log" "$cache_bin" --port "$CS_PORT" \
                 --bind 127.0.0.1 --save '' --dir "$cdir/$name" \
+                --repl-backlog-size "$CACHE_BACKLOG" \
                 --daemonize no --protected-mode yes --loglevel warning "$@"
         fi
         CS_PID=$BENCH_LAST_PID
@@ -260,10 +265,10 @@ bench_row "  SET -P16, median of $CACHE_RUNS runs" "$(r cache_set16_ops_per_sec_
 bench_row "  GET -P16, median of $CACHE_RUNS runs" "$(r cache_get16_ops_per_sec_median)" "$(R cache_get16_ops_per_sec_median)" "-"
 bench_row "bytes/key primary RSS growth, $CACHE_KEYS keys" "$(r cache_rss_bytes_per_key)" "$(R cache_rss_bytes_per_key)" "<=0.75x"
 bench_row "  bytes/key replica RSS growth" "$(r cache_replica_rss_bytes_per_key)" "$(R cache_replica_rss_bytes_per_key)" "-"
-bench_row "  repl-backlog-size (default), bytes" "$(r cache_repl_backlog_size)" "$(R cache_repl_backlog_size)" "-"
+bench_row "  repl-backlog-size (both set alike), bytes" "$(r cache_repl_backlog_size)" "$(R cache_repl_backlog_size)" "-"
 bench_note "redis-benchmark -t set,get -c 50 -d 100 -r 1000000 -n $CACHE_REQ_P1 (-P 1) / -n $CACHE_REQ_P16 (-P 16) against the primary;"
 bench_note "best of $CACHE_RUNS runs per side, alternating sides; FLUSHALL and the replica at the primary's offset before each run."
 bench_note "RSS: VmRSS of the primary process (/proc/PID/status), replica caught up and RSS settled, minus before loading"
 bench_note "$CACHE_KEYS keys key:%012u (16 B) with 100-byte values by redis-cli --pipe into a fresh primary."
-bench_note "Both at default settings (no persistence); the primary's repl backlog is part of its RSS growth."
+bench_note "Both with repl-backlog-size $CACHE_BACKLOG (the backlog is part of the primary's RSS growth), no persistence, otherwise defaults."
 bench_note "redis-benchmark, primary and replica share the $(nproc) CPUs; both pairs are up throughout, the other one idle."
