@@ -5,6 +5,8 @@
 #   make bench      benchmarks, side by side with a real redis-server
 #   make install    PREFIX=/usr/local LIBDIR=$(PREFIX)/lib DESTDIR=
 #   make deps       install (as root) or name the Debian packages needed
+#   make fuzz       libFuzzer targets, FUZZ_SECONDS each (tests/fuzz/README.md);
+#                   make check runs the short fuzz-smoke
 # SANITIZE=address,undefined builds into its own directory; WERROR=1 adds
 # -Werror (CI sets it). The user's CFLAGS are appended, never overwritten.
 
@@ -88,7 +90,7 @@ CACHE_BIN := $(if $(CACHE_MAIN_OBJ),$(BUILD)/replkv-cache)
 
 .PHONY: examples-check all lib check unit-tests integration-tests python-tests install-check \
         export-check demo bench install uninstall deps deps-build clean format \
-        tests fuzz fuzz-smoke fuzz-build
+        tests fuzz fuzz-smoke fuzz-build fuzz-bins
 
 all: lib $(CACHE_BIN) $(EXAMPLE_BINS)
 
@@ -143,6 +145,7 @@ tests: $(UNIT_BINS) $(TOOL_BINS)
 check: deps
 	@$(MAKE) --no-print-directory all tests
 	@$(MAKE) --no-print-directory unit-tests
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory export-check
 	@$(MAKE) --no-print-directory examples-check
 	@$(MAKE) --no-print-directory integration-tests
@@ -268,8 +271,11 @@ $(FUZZ_DIR)/fuzz_resp: $(patsubst %,$(FUZZ_DIR)/examples/cache/%.o,resp util)
 $(FUZZ_DIR)/fuzz_conf: $(patsubst %,$(FUZZ_DIR)/examples/cache/%.o,conf conf_load resp util)
 
 fuzz-build:
-	@if $(FUZZ_PROBE); then $(MAKE) --no-print-directory $(FUZZ_BINS); \
+	@if $(FUZZ_PROBE); then $(MAKE) --no-print-directory fuzz-bins; \
 	else echo "$(FUZZ_SKIP)"; fi
+
+fuzz-bins: $(FUZZ_BINS)
+	@:
 
 # Runs each target on its scratch corpus (first directory: new inputs land
 # there) and the committed seeds (read only).
@@ -307,7 +313,7 @@ demo: deps all
 	else echo "make demo: the three-node failover demo needs replication and failover," \
 	    "which are not built yet (see README.md, Status)"; exit 1; fi
 
-bench: deps lib $(BENCH_BINS)
+bench: deps all $(BENCH_BINS)
 	@bash tests/bench/run.sh $(BUILD)
 
 # ------------------------------------------------------------------ install

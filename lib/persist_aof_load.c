@@ -44,6 +44,14 @@ int rkv_aof_check_header(const char *path, const uint8_t *h, uint64_t size,
     if (!rkv_aof_valid_replid((const char *)h + 16) || s > INT64_MAX)
         return rkv_fail(REPLKV_ECORRUPT,
                         "%s: header has a bad replid or offset", path);
+    /* Every frame's offset is start + its position after the header: a
+     * start so large that the file's end would pass INT64_MAX cannot be
+     * real, and would make that sum overflow (found by fuzz_aof). */
+    if (size - RKV_AOF_HDR > (uint64_t)INT64_MAX - s)
+        return rkv_fail(REPLKV_ECORRUPT,
+                        "%s: start offset %" PRIu64 " plus %" PRIu64
+                        " bytes of frames passes the largest offset",
+                        path, s, size - RKV_AOF_HDR);
     memcpy(replid, h + 16, RKV_ID_LEN);
     replid[RKV_ID_LEN] = '\0';
     *start = (int64_t)s;

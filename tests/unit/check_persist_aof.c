@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "persist_aof.h"
+#include "persist_aof_int.h"
 #include "persist_snapshot.h"
 #include "stream.h"
 
@@ -650,6 +651,38 @@ static void fault_then_recover(rkv_fs_op op, int e, const char *text)
     rmdir_all(dir);
 }
 
+/* A header whose start offset is so large that start + the frames would
+ * pass INT64_MAX is refused, not summed into an overflow (fuzz_aof found
+ * it: tests/fuzz/crashes/aof-start-int64-max.rkv). */
+START_TEST(test_start_offset_overflow)
+{
+    char *dir = tmpdir();
+    rkv_buf frames;
+    rkv_buf_init(&frames);
+    make_aof(dir, 3, 0, &frames, NULL);
+    rkv_buf file;
+    rkv_buf_init(&file);
+    read_file(dir, RKV_AOF_FILE, &file);
+    rkv_aof_put_header(file.data, RID, INT64_MAX - 5);
+    write_file(dir, RKV_AOF_FILE, file.data, file.len);
+    rec r = {{0}, 0};
+    rkv_aof_load_info info;
+    ck_assert_int_eq(rkv_aof_load(NULL, dir, MAXP, false, 0, record, &r, &info),
+                     REPLKV_ECORRUPT);
+    ck_assert_msg(strstr(replkv_last_error(), "largest offset"), "%s",
+                  replkv_last_error());
+    /* The same start with no frames after it is still a valid file. */
+    write_file(dir, RKV_AOF_FILE, file.data, RKV_AOF_HDR);
+    ck_assert_int_eq(rkv_aof_load(NULL, dir, MAXP, false, 0, record, &r, &info),
+                     0);
+    ck_assert_uint_eq(r.n, 0);
+    rkv_buf_free(&r.bytes);
+    rkv_buf_free(&file);
+    rkv_buf_free(&frames);
+    rmdir_all(dir);
+}
+END_TEST
+
 START_TEST(test_disk_full_then_recover)
 {
     fault_then_recover(RKV_FS_WRITE, ENOSPC, "No space left on device");
@@ -1000,6 +1033,7 @@ static Suite *aof_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_policy_and_decision);
     tcase_add_test(tc, test_roundtrip);
+    tcase_add_test(tc, test_start_offset_overflow);
     tcase_add_test(tc, test_group_commit);
     tcase_add_test(tc, test_torn_tail_every_byte);
     tcase_add_test(tc, test_damage_in_the_middle);
