@@ -338,11 +338,13 @@ def part_slowloris(s):
                                      max(slow_pings) * 1e3))
     check("slowloris client (1 byte/s) closed by timeout 2 within 2-6 s",
           True, closed_at is not None and 1.5 <= closed_at <= 6.5)
-    check("normal clients served meanwhile, each in < 100 ms", True,
-          served >= 10 and max(slow_pings) < 0.1)
+    # The point is that the slow client blocks nobody; 0.5 s leaves room
+    # for sanitizer builds on a loaded machine (plain builds: ~1 ms).
+    check("normal clients served meanwhile, each in < 500 ms", True,
+          served >= 10 and max(slow_pings) < 0.5)
     check("the close is logged with the reason", True,
-          "its request was still incomplete after 2 seconds (timeout)"
-          in s.logs())
+          wait_until(lambda: "its request was still incomplete after 2 "
+                     "seconds (timeout)" in s.logs(), 5))
     s.r.config_set("timeout", "0")
 
 
@@ -421,7 +423,8 @@ def part_no_reader(s):
           int(s.r.info("stats")["client_output_buffer_limit_disconnections"])
           - closed_before)
     check("logged with its address and pending bytes", True,
-          "overcoming of output buffer limits" in s.logs())
+          wait_until(lambda: "overcoming of output buffer limits" in s.logs(),
+                     5))
     after = s.rss()
     note("after the disconnect: RSS %s" % mb(after))
     check("RSS back within %s of the start" % mb(NOREAD_RSS_BOUND), True,
@@ -488,8 +491,11 @@ def part_stalled_replica():
     check("primary RSS growth < backlog + %s while the replica is stopped"
           % mb(BACKLOG_MARGIN), True, peak - base < BACKLOG + BACKLOG_MARGIN)
     check("the primary dropped the stopped replica", True, dropped)
+    # INFO shows the replica gone at once; the server logs it on its next
+    # replication poll (every 100 ms), so wait for the line, bounded.
+    line = "Replica 127.0.0.1:%d is no longer online" % rep.port
     check("the primary logged it, with the replica's client port", True,
-          "Replica 127.0.0.1:%d is no longer online" % rep.port in p.logs())
+          wait_until(lambda: line in p.logs(), 10))
     lib_lines = [ln for ln in p.logs().splitlines()
                  if "replication: link from replica" in ln and
                  "closed" in ln]
