@@ -6,6 +6,7 @@
  * given the bytes.
  */
 #include "persist_state.h"
+#include "stream.h"
 
 #include <inttypes.h>
 #include <msgpack.h>
@@ -103,81 +104,13 @@ int rkv_state_encode(const rkv_node_state *st, rkv_buf *out)
 
 /* -------------------------------------------------------------- decode */
 
-/* Header bytes after the type byte, fixed body bytes, and kind, for the
- * type bytes 0xc0..0xdf (0 scalar, 1 array, 2 map, 3 invalid). */
-static const uint8_t mp_hdr[32] = {0, 0, 0, 0, 1, 2, 4, 1, 2, 4, 0,
-                                   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                   0, 0, 0, 1, 2, 4, 2, 4, 2, 4};
-static const uint8_t mp_body[32] = {0, 0, 0,  0, 0, 0, 0, 1, 1, 1, 4,
-                                    8, 1, 2,  4, 8, 1, 2, 4, 8, 2, 3,
-                                    5, 9, 17, 0, 0, 0, 0, 0, 0, 0};
-static const uint8_t mp_kind[32] = {0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                    0, 0, 0, 0, 0, 0, 1, 1, 2, 2};
-
-/* Walks p[0 .. len) as exactly one msgpack object without allocating: each
- * item inside the range, each container's declared count at most the bytes
- * left, depth and element total capped. */
+/* The bounded structure pass of lib/stream.c (every declared count checked
+ * against the bytes left before msgpack-c allocates), with this file's
+ * caps; its complaint is damage here, so ECORRUPT naming the file. */
 static int bounded(const char *name, const uint8_t *p, size_t len)
 {
-    uint64_t left[STATE_MAX_DEPTH + 1];
-    int depth = 0;
-    uint64_t elems = 0;
-    size_t pos = 0;
-    left[0] = 1;
-    for (;;) {
-        while (depth >= 0 && left[depth] == 0)
-            depth--;
-        if (depth < 0)
-            break;
-        left[depth]--;
-        if (pos >= len)
-            return rkv_fail(REPLKV_ECORRUPT, "%s: body ends at byte %zu", name,
-                            pos);
-        size_t item = pos;
-        uint8_t c = p[pos++], hdr = 0, body = 0, kind = 0;
-        uint64_t n = 0;
-        if (c >= 0x80 && c <= 0x8f)
-            kind = 2, n = c & 0x0f;
-        else if (c >= 0x90 && c <= 0x9f)
-            kind = 1, n = c & 0x0f;
-        else if (c >= 0xa0 && c <= 0xbf)
-            n = c & 0x1f;
-        else if (c >= 0xc0 && c <= 0xdf)
-            hdr = mp_hdr[c - 0xc0], body = mp_body[c - 0xc0],
-            kind = mp_kind[c - 0xc0];
-        if (kind == 3)
-            return rkv_fail(REPLKV_ECORRUPT, "%s: bad msgpack byte at %zu",
-                            name, item);
-        if (len - pos < hdr)
-            return rkv_fail(REPLKV_ECORRUPT, "%s: body ends at byte %zu", name,
-                            len);
-        for (unsigned i = 0; i < hdr; i++)
-            n = n << 8 | p[pos++];
-        if (kind == 0) {
-            if (n + body > len - pos)
-                return rkv_fail(REPLKV_ECORRUPT,
-                                "%s: item at byte %zu declares %" PRIu64
-                                " bytes, %zu follow",
-                                name, item, n + body, len - pos);
-            pos += (size_t)(n + body);
-            continue;
-        }
-        uint64_t count = kind == 2 ? 2 * n : n;
-        if (count > len - pos)
-            return rkv_fail(REPLKV_ECORRUPT,
-                            "%s: container at byte %zu declares %" PRIu64
-                            " elements, %zu bytes follow",
-                            name, item, n, len - pos);
-        elems += count;
-        if (elems > STATE_MAX_ELEMS || depth + 1 > STATE_MAX_DEPTH)
-            return rkv_fail(REPLKV_ECORRUPT, "%s: body too large or deep",
-                            name);
-        left[++depth] = count;
-    }
-    if (pos != len)
-        return rkv_fail(REPLKV_ECORRUPT, "%s: %zu bytes after the body", name,
-                        len - pos);
+    if (rkv_msgpack_skim_limits(p, len, STATE_MAX_DEPTH, STATE_MAX_ELEMS) != 0)
+        return rkv_fail(REPLKV_ECORRUPT, "%s: %s", name, replkv_last_error());
     return 0;
 }
 

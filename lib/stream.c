@@ -426,8 +426,17 @@ static const struct mp_kind mp_c0[32] = {
  * holds the items still to read at each open level. */
 int rkv_msgpack_skim(const void *payload, size_t len)
 {
+    return rkv_msgpack_skim_limits(payload, len, RKV_MSG_MAX_DEPTH,
+                                   RKV_MSG_MAX_ELEMS);
+}
+
+int rkv_msgpack_skim_limits(const void *payload, size_t len, int max_depth,
+                            uint64_t max_elems)
+{
     const uint8_t *p = payload;
-    uint64_t left[RKV_MSG_MAX_DEPTH + 1]; /* items still to read per level */
+    if (max_depth < 1 || max_depth > RKV_SKIM_DEPTH_LIMIT)
+        return rkv_fail(REPLKV_EINVAL, "skim: depth limit %d", max_depth);
+    uint64_t left[RKV_SKIM_DEPTH_LIMIT + 1]; /* items still to read per level */
     int depth = 0;
     uint64_t elems = 0;
     size_t pos = 0;
@@ -481,12 +490,13 @@ int rkv_msgpack_skim(const void *payload, size_t len)
                             k.what == MP_MAP ? "map" : "array", item, n,
                             len - pos);
         elems += count;
-        if (elems > RKV_MSG_MAX_ELEMS)
-            return rkv_fail(REPLKV_EPROTO, "payload: more than %d elements",
-                            RKV_MSG_MAX_ELEMS);
-        if (depth + 1 > RKV_MSG_MAX_DEPTH)
+        if (elems > max_elems)
+            return rkv_fail(REPLKV_EPROTO,
+                            "payload: more than %" PRIu64 " elements",
+                            max_elems);
+        if (depth + 1 > max_depth)
             return rkv_fail(REPLKV_EPROTO, "payload: nested deeper than %d",
-                            RKV_MSG_MAX_DEPTH);
+                            max_depth);
         left[++depth] = count;
     }
     if (pos != len)

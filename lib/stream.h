@@ -231,6 +231,13 @@ int rkv_msg_decode_with(rkv_decoder *d, const void *payload, size_t len,
  * thread. rkv_msg_decode() and rkv_fo_msg_decode() call it first. */
 int rkv_msgpack_skim(const void *payload, size_t len);
 
+/* rkv_msgpack_skim() with other caps, for formats whose largest legal
+ * object is bigger (the node state file's peer list). max_depth is 1 to
+ * RKV_SKIM_DEPTH_LIMIT (REPLKV_EINVAL otherwise). */
+#define RKV_SKIM_DEPTH_LIMIT 16
+int rkv_msgpack_skim_limits(const void *payload, size_t len, int max_depth,
+                            uint64_t max_elems);
+
 /* "SET", "HELLO", ... for log lines; "UNKNOWN" for a type not listed. A
  * static string. */
 const char *rkv_msg_name(unsigned type);

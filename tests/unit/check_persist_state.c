@@ -154,6 +154,35 @@ START_TEST(test_encode_refuses)
 }
 END_TEST
 
+/* The largest legal file (RKV_STATE_MAX_PEERS peers) decodes: the bounded
+ * pre-pass's caps for this format must admit it. */
+START_TEST(test_max_peers_round_trip)
+{
+    rkv_node_state st;
+    sample(&st);
+    rkv_state_peer *many = calloc(RKV_STATE_MAX_PEERS, sizeof *many);
+    for (size_t i = 0; i < RKV_STATE_MAX_PEERS; i++) {
+        snprintf(many[i].id, sizeof many[i].id, "%040zx", i + 1);
+        snprintf(many[i].host, sizeof many[i].host, "host-%zu.example", i);
+        many[i].port = (uint16_t)(1000 + i);
+    }
+    st.peers = many;
+    st.npeers = RKV_STATE_MAX_PEERS;
+    rkv_buf b;
+    rkv_buf_init(&b);
+    ck_assert_int_eq(rkv_state_encode(&st, &b), 0);
+    rkv_node_state back;
+    ck_assert_msg(rkv_state_decode(b.data, b.len, "node.state", &back) == 0,
+                  "%s", replkv_last_error());
+    ck_assert_uint_eq(back.npeers, RKV_STATE_MAX_PEERS);
+    ck_assert_str_eq(back.peers[RKV_STATE_MAX_PEERS - 1].host,
+                     many[RKV_STATE_MAX_PEERS - 1].host);
+    rkv_state_free(&back);
+    rkv_buf_free(&b);
+    free(many);
+}
+END_TEST
+
 static void encode_sample(rkv_buf *b)
 {
     rkv_node_state st;
@@ -391,6 +420,7 @@ static Suite *state_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_roundtrip);
     tcase_add_test(tc, test_encode_refuses);
+    tcase_add_test(tc, test_max_peers_round_trip);
     tcase_add_test(tc, test_cut_at_every_length);
     tcase_add_test(tc, test_flip_every_byte);
     tcase_add_test(tc, test_huge_declared_counts);
