@@ -31,83 +31,23 @@ import time
 
 import redis
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
-BUILD = os.environ.get("BUILD", "build")
-BIN = os.path.join(BUILD if os.path.isabs(BUILD) else
-                   os.path.join(ROOT, BUILD), "replkv-cache")
-OFFSET = 10000
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cache_harness import (BIN, OFFSET, bad, check, finish, free_port,  # noqa: E402
+                           ok, port_free, wait_until)
+
+
+def wait_until(pred, timeout=15.0, step=0.05):  # noqa: F811
+    """The harness's wait, also riding out HTTP errors and a metric not
+    there yet."""
+    import cache_harness
+    return cache_harness.wait_until(
+        pred, timeout, step,
+        cache_harness.WAIT_IGNORES + (http.client.HTTPException, KeyError))
+
 SECRET = "metrics-secret"
 
-PASSED = 0
-FAILED = 0
 PROCS = []
 TMP = tempfile.mkdtemp(prefix="test_cache_metrics.")
-
-
-def ok(name):
-    global PASSED
-    PASSED += 1
-    print("ok   - " + name, flush=True)
-
-
-def bad(name, detail=""):
-    global FAILED
-    FAILED += 1
-    print("FAIL - " + name, flush=True)
-    for line in str(detail).splitlines()[:40]:
-        print("       " + line)
-
-
-def check(name, want, got):
-    if want == got:
-        ok(name)
-    else:
-        bad(name, "want %r\ngot  %r" % (want, got))
-
-
-def port_free(port):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        s.bind(("127.0.0.1", port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-
-
-TAKEN = set()
-
-
-def free_port(pair=True):
-    """A free port; with pair, its peer port (+ 10000) is free too."""
-    for _ in range(200):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        if port in TAKEN or (pair and (port + OFFSET > 65535 or
-                                       port + OFFSET in TAKEN)):
-            continue
-        if port_free(port) and (not pair or port_free(port + OFFSET)):
-            TAKEN.update({port, port + OFFSET} if pair else {port})
-            return port
-    raise RuntimeError("no free port")
-
-
-def wait_until(pred, timeout=15.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if pred():
-                return True
-        except (redis.exceptions.RedisError, OSError,
-                http.client.HTTPException, KeyError):
-            pass
-        time.sleep(step)
-    return False
 
 
 class Server:
@@ -545,5 +485,4 @@ if __name__ == "__main__":
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait(10)
         shutil.rmtree(TMP, ignore_errors=True)
-    print("%d passed, %d failed" % (PASSED, FAILED))
-    sys.exit(0 if FAILED == 0 and PASSED > 0 else 1)
+    finish()

@@ -29,78 +29,16 @@ import time
 
 import redis
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
-BUILD = os.environ.get("BUILD", "build")
-BIN = os.path.join(BUILD if os.path.isabs(BUILD) else
-                   os.path.join(ROOT, BUILD), "replkv-cache")
-OFFSET = 10000
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cache_harness import (BIN, OFFSET, bad, check, finish, free_port,  # noqa: E402
+                           ok, port_free, wait_until)
+
 READONLY = "READONLY You can't write against a read only replica."
 NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
 
-PASSED = 0
-FAILED = 0
 PROCS = []
 SERVERS = []
 TMP = tempfile.mkdtemp(prefix="test_cache_repl.")
-
-
-def ok(name):
-    global PASSED
-    PASSED += 1
-    print("ok   - " + name, flush=True)
-
-
-def bad(name, detail=""):
-    global FAILED
-    FAILED += 1
-    print("FAIL - " + name, flush=True)
-    for line in str(detail).splitlines()[:40]:
-        print("       " + line)
-
-
-def check(name, want, got):
-    if want == got:
-        ok(name)
-    else:
-        bad(name, "want %r\ngot  %r" % (want, got))
-
-
-def port_free(port):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        s.bind(("127.0.0.1", port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-
-
-def free_port():
-    """A client port whose peer port (+ 10000) is free too."""
-    for _ in range(200):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        if port + OFFSET <= 65535 and port_free(port) and \
-                port_free(port + OFFSET):
-            return port
-    raise RuntimeError("no free port pair")
-
-
-def wait_until(pred, timeout=15.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if pred():
-                return True
-        except (redis.exceptions.RedisError, OSError):
-            pass
-        time.sleep(step)
-    return False
 
 
 class Server:
@@ -524,5 +462,4 @@ if __name__ == "__main__":
                 proc.kill()
                 proc.wait(10)
         shutil.rmtree(TMP, ignore_errors=True)
-    print("%d passed, %d failed" % (PASSED, FAILED))
-    sys.exit(0 if FAILED == 0 and PASSED > 0 else 1)
+    finish()
