@@ -210,6 +210,50 @@ REPLKV_API void replkv_opts_free(replkv_opts *o);
  *                        file there instead, losing every write after it
  *                        (Redis's redis-check-aof --fix, as an option)
  *
+ * Failover (Redis Sentinel's directives; docs/PROTOCOL.md section 11).
+ * Off unless "sentinel monitor" is set; set before replkv_open. The
+ * addresses are the nodes' peer addresses (their port option):
+ *
+ *   sentinel monitor     "<name> <host> <port> <quorum>": the cluster's name,
+ *                        the primary it starts with (or any node of a
+ *                        running cluster: the others are learnt from it),
+ *                        and how many nodes must see the primary down
+ *                        before a failover (>= 1). Needs port. Every node
+ *                        of a cluster, primary included, sets it
+ *   sentinel down-after-milliseconds "[<name>] <ms>": silence after which a
+ *                        peer is subjectively down (default 30000)
+ *   sentinel failover-timeout "[<name>] <ms>": an election or promotion
+ *                        not done in this time is abandoned and retried
+ *                        in a new epoch (default 180000)
+ *   sentinel parallel-syncs "[<name>] <n>": replicas moved to a new primary
+ *                        at a time (default 1)
+ *   sentinel auth-pass   "[<name>] <secret>": the secret this node proves
+ *                        on its links to peers (default: masterauth, or
+ *                        requirepass when masterauth is empty)
+ *   sentinel ping-interval "[<name>] <ms>": ms between pings, 10..10000
+ *                        (default 100)
+ *   sentinel self-fence  "[<name>] yes|no" (default no): a primary that
+ *                        cannot reach a majority of voters for
+ *                        down-after-milliseconds refuses writes with
+ *                        REPLKV_ENOQUORUM until it can. Trade-off: a
+ *                        partitioned primary stops losing writes to a
+ *                        later divergence, but a cluster that loses a
+ *                        majority stops taking writes altogether
+ *   replica-priority     0..2^31: lower is promoted first; 0 never
+ *                        (default 100)
+ *   witness              yes | no (default no): the node votes and
+ *                        monitors, holds no data, and refuses writes
+ *                        (REPLKV_ENOTSUP); replkv_role gives
+ *                        REPLKV_ROLE_WITNESS
+ *   replica-announce-ip  the host peers reach this node at (default: bind,
+ *                        or 127.0.0.1 when bind is a wildcard address)
+ *
+ * With failover on, the node does not choose its role from replicaof: it
+ * boots read-only, learns the cluster's configuration (epoch, primary)
+ * from its peers and follows it; only the node at the monitor address of a
+ * new cluster promotes itself. replkv_replicaof and replkv_replicaof_none
+ * then fail with REPLKV_ESTATE (use replkv_failover).
+ *
  * Returns 0; REPLKV_EINVAL for a NULL argument, an unknown name or a bad
  * value, with replkv_last_error() naming the option and the reason. o is
  * unchanged on failure. */
@@ -232,7 +276,8 @@ REPLKV_API int replkv_opts_set_log(replkv_opts *o, replkv_log_cb cb, void *ud);
 /* Replication roles. */
 typedef enum replkv_node_role {
     REPLKV_ROLE_PRIMARY = 0,
-    REPLKV_ROLE_REPLICA = 1
+    REPLKV_ROLE_REPLICA = 1,
+    REPLKV_ROLE_WITNESS = 2 /* witness yes: votes, holds no data */
 } replkv_node_role;
 
 typedef struct replkv_role_event {
@@ -242,10 +287,11 @@ typedef struct replkv_role_event {
     const char *primary_host; /* the new primary ("" when new_role is
                                  REPLKV_ROLE_PRIMARY) */
     int primary_port;         /* 0 when new_role is REPLKV_ROLE_PRIMARY */
+    uint64_t epoch;           /* failover: the configuration epoch; 0 off */
 } replkv_role_event;
 
 /* Called when the node's role changes (replkv_replicaof,
- * replkv_replicaof_none). Runs on the node's I/O thread; it may call the
+ * replkv_replicaof_none, a failover). Runs on the node's I/O thread; it may call the
  * data functions, but replkv_wait*, replkv_replicaof* return REPLKV_EBUSY
  * there and it must not call replkv_close(). The event is valid only during
  * the call. */
@@ -256,6 +302,97 @@ typedef void (*replkv_role_cb)(replkv_t *kv, const replkv_role_event *ev,
  * untouched. Returns 0; REPLKV_EINVAL (NULL o). */
 REPLKV_API int replkv_opts_set_role_cb(replkv_opts *o, replkv_role_cb cb,
                                        void *ud);
+
+/* Failover callbacks. All run on the node's I/O thread with the same
+ * limits as the role callback; every pointer in an event is valid only
+ * during the call. */
+
+typedef enum replkv_peer_state {
+    REPLKV_PEER_UP = 1,    /* heard within down-after-milliseconds */
+    REPLKV_PEER_SDOWN,     /* this node has not heard it for that long */
+    REPLKV_PEER_ODOWN,     /* the primary, and quorum nodes agree it is down */
+    REPLKV_PEER_NEW,       /* first heard of (directly or through gossip) */
+    REPLKV_PEER_FORGOTTEN  /* removed for good (replkv_forget) */
+} replkv_peer_state;
+
+typedef struct replkv_peer_event {
+    size_t size;
+    const char *node_id; /* 40 hex characters */
+    const char *host;    /* its peer address */
+    int port;
+    replkv_peer_state state;
+} replkv_peer_event;
+
+typedef void (*replkv_peer_cb)(replkv_t *kv, const replkv_peer_event *ev,
+                               void *ud);
+
+/* Sets the peer-state callback (NULL for none). Returns 0; REPLKV_EINVAL. */
+REPLKV_API int replkv_opts_set_peer_cb(replkv_opts *o, replkv_peer_cb cb,
+                                       void *ud);
+
+/* A replica that a failover may promote, best first. */
+typedef struct replkv_candidate {
+    char node_id[41];
+    char host[64];
+    int port;
+    uint32_t priority; /* replica-priority */
+    int64_t offset;    /* replication offset it reported */
+} replkv_candidate;
+
+typedef enum replkv_verdict {
+    REPLKV_VERDICT_ACCEPT = 1, /* promote candidates[0] */
+    REPLKV_VERDICT_PICK,       /* promote candidates[*pick] instead */
+    REPLKV_VERDICT_VETO        /* no failover now: retried in a new epoch */
+} replkv_verdict;
+
+typedef struct replkv_decision_event {
+    size_t size;
+    uint64_t epoch;
+    const replkv_candidate *candidates; /* ranked as Sentinel does */
+    size_t ncandidates;
+} replkv_decision_event;
+
+/* Asked on the node that leads a failover, before it promotes anyone.
+ * Returns a replkv_verdict; for REPLKV_VERDICT_PICK it sets *pick to an
+ * index into candidates. It may write a NUL-terminated reason (at most
+ * reason_cap bytes) that the node logs with the verdict. Any other return
+ * value counts as ACCEPT. Keep it short: the node's I/O thread waits. */
+typedef int (*replkv_decision_cb)(replkv_t *kv,
+                                  const replkv_decision_event *ev,
+                                  size_t *pick, char *reason,
+                                  size_t reason_cap, void *ud);
+
+/* Sets the failover-decision callback (NULL for none: always accept).
+ * Returns 0; REPLKV_EINVAL. */
+REPLKV_API int replkv_opts_set_decision_cb(replkv_opts *o,
+                                           replkv_decision_cb cb, void *ud);
+
+/* Writes this node took as a primary that the cluster's new primary never
+ * received: they are discarded when the node rejoins as a replica. */
+typedef struct replkv_divergence_event {
+    size_t size;
+    uint64_t epoch;          /* the configuration that replaced this node */
+    const char *new_primary; /* node id of the new primary */
+    int64_t from_offset;     /* the lost stream range [from, to) */
+    int64_t to_offset;
+    uint64_t nwrites;        /* records in the range (0 when unknown) */
+    /* The keys those writes touched, when this node's backlog still held
+     * the range (keys_complete), else what it held. */
+    const void *const *keys;
+    const size_t *key_lens;
+    size_t nkeys;
+    bool keys_complete;
+} replkv_divergence_event;
+
+typedef void (*replkv_divergence_cb)(replkv_t *kv,
+                                     const replkv_divergence_event *ev,
+                                     void *ud);
+
+/* Sets the divergence callback (NULL for none: the loss is still logged at
+ * warning level). Returns 0; REPLKV_EINVAL. */
+REPLKV_API int replkv_opts_set_divergence_cb(replkv_opts *o,
+                                             replkv_divergence_cb cb,
+                                             void *ud);
 
 /* Opens a node with the options in o (NULL for all defaults; o is copied and
  * may be freed afterwards). Starts the node's I/O thread and returns once it
@@ -453,14 +590,18 @@ REPLKV_API int replkv_replicaof(replkv_t *kv, const char *host, int port);
  * 0; REPLKV_EBUSY from a callback of kv. */
 REPLKV_API int replkv_replicaof_none(replkv_t *kv);
 
-/* The node's role, REPLKV_ROLE_PRIMARY or REPLKV_ROLE_REPLICA (a negative
- * REPLKV_EINVAL for a NULL kv). Any thread, lock-free. */
+/* The node's role, REPLKV_ROLE_PRIMARY, REPLKV_ROLE_REPLICA or
+ * REPLKV_ROLE_WITNESS (a negative REPLKV_EINVAL for a NULL kv). A failover
+ * node that has not learnt its cluster's configuration yet is a replica
+ * without a primary. Any thread, lock-free. */
 REPLKV_API int replkv_role(replkv_t *kv);
 
 /* Copies the primary's host (NUL-terminated; at most 255 characters, so a
  * 256-byte buffer always fits) into host (cap bytes) and its port into
- * *port. Returns 0; REPLKV_ESTATE on a primary; REPLKV_ERANGE when cap is
- * too small. */
+ * *port: a replica's primary, or with failover on, the primary of the
+ * configuration the node holds (witnesses included). Returns 0;
+ * REPLKV_ESTATE on a primary, or when no primary is known yet;
+ * REPLKV_ERANGE when cap is too small. */
 REPLKV_API int replkv_primary_addr(replkv_t *kv, char *host, size_t cap,
                                    int *port);
 
@@ -526,6 +667,78 @@ typedef struct replkv_repl_info {
  * REPLKV_EINVAL (NULL, or size smaller than the size field). Any thread. */
 REPLKV_API int replkv_repl_info_get(replkv_t *kv, replkv_repl_info *info);
 
+/* ------------------------------------------------------------ failover */
+
+/* Manual failover (Redis FAILOVER / SENTINEL FAILOVER), on any node of a
+ * cluster with failover on: the primary pauses writes, waits until target
+ * (a node id, "host:port" of its peer address, or NULL for the best
+ * replica) has every write it took, gets elected in a new epoch, promotes
+ * the target and becomes its replica. No write acknowledged before the
+ * switch is lost; writes during it fail with REPLKV_EREADONLY, naming the
+ * new primary once it is known. It gives up, resuming writes on the old
+ * primary, after timeout_ms (0 = failover-timeout). Returns once the
+ * request is under way (follow it with the role callback or
+ * replkv_cluster_info_get): 0; REPLKV_ENOTSUP (failover off);
+ * REPLKV_EINVAL (unknown target, a witness); REPLKV_EBUSY (a failover is
+ * running, or called from a callback of kv); REPLKV_ENOTFOUND (no primary
+ * known yet). Any other thread. */
+REPLKV_API int replkv_failover(replkv_t *kv, const char *target,
+                               int64_t timeout_ms);
+
+/* Removes node_id from the cluster for good (Sentinel's RESET done right):
+ * every node drops it and ignores it, and any gossip about it, from then
+ * on. Returns 0; REPLKV_ENOTSUP (failover off); REPLKV_EINVAL (a bad id,
+ * this node itself); REPLKV_EBUSY from a callback of kv. */
+REPLKV_API int replkv_forget(replkv_t *kv, const char *node_id);
+
+/* One node of the cluster, as this node sees it. */
+typedef struct replkv_peer_info {
+    char node_id[41];
+    char host[64];
+    int port;
+    bool self;      /* this node */
+    bool witness;
+    replkv_peer_state state; /* UP, SDOWN or ODOWN */
+    int role;       /* replkv_node_role as last reported; -1 unknown */
+    int64_t offset; /* replication offset as last reported */
+    int64_t last_heard_ms; /* ms since its last message; -1 never; 0 self */
+} replkv_peer_info;
+
+typedef struct replkv_cluster_info {
+    size_t size;            /* set by the caller: sizeof(replkv_cluster_info) */
+    bool enabled;           /* sentinel monitor is set */
+    char name[64];          /* sentinel monitor <name> */
+    char node_id[41];       /* this node */
+    unsigned quorum;
+    uint32_t down_after_ms, failover_timeout_ms;
+    unsigned parallel_syncs;
+    uint64_t current_epoch; /* highest epoch seen */
+    uint64_t config_epoch;  /* epoch of the configuration held */
+    char primary_id[41];    /* its primary ("" when not known yet) */
+    char primary_host[64];
+    int primary_port;       /* 0 when not known yet */
+    bool primary_sdown, primary_odown;
+    char leader_id[41];     /* leader of the last election known */
+    uint64_t leader_epoch;
+    unsigned voters;        /* known voting nodes, this one included */
+    bool failover_running;  /* this node leads a failover now */
+    bool writes_paused;     /* a manual failover paused writes here */
+    bool fenced;            /* self-fence: no majority in reach */
+    uint64_t failovers;     /* failovers this node led to the end */
+    /* The last failover this node led: ms since node start, 0 = not
+     * reached; result "running", "done", "aborted: <reason>". */
+    int64_t last_odown_ms, last_elected_ms, last_promoted_ms, last_done_ms;
+    char last_result[128];
+    int npeers;             /* entries in peers, this node first */
+    replkv_peer_info peers[32];
+} replkv_cluster_info;
+
+/* Fills *info (size set by the caller, as for replkv_repl_info_get).
+ * Returns 0; REPLKV_EINVAL. With failover off, enabled is false and the
+ * rest is zero. Any thread. */
+REPLKV_API int replkv_cluster_info_get(replkv_t *kv,
+                                       replkv_cluster_info *info);
+
 /* ------------------------------------------------------------ persistence */
 
 /* Writes a snapshot of the keyspace (dir/snapshot.rkv) and trims the
@@ -544,7 +757,8 @@ REPLKV_API int replkv_snapshot(replkv_t *kv);
 /* Allocates a Redis INFO-style text ("# Section\r\nfield:value\r\n...") for
  * section: NULL, "", "default" or "all" for every section, or one of
  * "server", "memory", "stats", "replication", "persistence",
- * "keyspace" (case-insensitive). "persistence" uses Redis's field names
+ * "keyspace", "sentinel" (case-insensitive; "sentinel" is empty with
+ * failover off). "persistence" uses Redis's field names
  * (aof_enabled, aof_last_write_status, aof_current_size, rdb_last_save_time,
  * ...). "replication" uses Redis's field names (role:master
  * or role:slave, connected_slaves, slaveN:..., master_replid, ...). *out is
