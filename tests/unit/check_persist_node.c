@@ -27,14 +27,9 @@
 #include "persist_state.h"
 #include "repl.h"
 #include "replkv.h"
+#include "testnet.h"
 
 #define S(str) (str), strlen(str)
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
 
 /* ------------------------------------------------------------ temp dirs */
 
@@ -356,7 +351,7 @@ START_TEST(background_flush)
         ck_assert_int_eq(rkv_pnode_aof_stats(kv, &st), 0);
         durable = st.durable == st.end;
         if (!durable)
-            sleep_ms(10);
+            test_sleep_ms(10);
     }
     ck_assert(durable);
     ck_assert_uint_le(atomic_load(&f.fsyncs), 3);
@@ -373,7 +368,7 @@ START_TEST(background_flush)
         ck_assert_int_eq(rkv_pnode_aof_stats(kv, &st), 0);
         written = st.written == st.end;
         if (!written)
-            sleep_ms(10);
+            test_sleep_ms(10);
     }
     ck_assert(written);
     ck_assert_uint_eq(atomic_load(&f.fsyncs), 0);
@@ -493,7 +488,7 @@ START_TEST(auto_snapshot)
         done = strstr(text, "rdb_saves:0") == NULL;
         replkv_free(text);
         if (!done)
-            sleep_ms(10);
+            test_sleep_ms(10);
     }
     ck_assert(done);
     unsigned char d1[16], d2[16];
@@ -544,7 +539,7 @@ START_TEST(snapshot_under_writes)
     }
     for (int i = 0; i < 5; i++) {
         ck_assert_int_eq(replkv_snapshot(kv), 0);
-        sleep_ms(20);
+        test_sleep_ms(20);
     }
     atomic_store(&stop, 1);
     for (int i = 0; i < N; i++)
@@ -624,7 +619,7 @@ START_TEST(disk_failure)
     for (int t = 0; t < 300 && rc != 1; t++) {
         rc = replkv_set(kv, S("y"), S("2"), 0, 0);
         if (rc != 1)
-            sleep_ms(10);
+            test_sleep_ms(10);
     }
     ck_assert_int_eq(rc, 1);
     rkv_pnode_set_fs_hook(kv, NULL, NULL);
@@ -639,19 +634,6 @@ END_TEST
 
 /* ------------------------------------------------------------ replica */
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    getsockname(fd, (struct sockaddr *)&a, &len);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static bool caught_up(replkv_t *p, replkv_t *r, long ms)
 {
     for (long t = 0; t < ms; t += 10) {
@@ -659,7 +641,7 @@ static bool caught_up(replkv_t *p, replkv_t *r, long ms)
         if (b.link_up && a.offset == b.offset &&
             strcmp(a.replid, b.replid) == 0)
             return true;
-        sleep_ms(10);
+        test_sleep_ms(10);
     }
     return false;
 }
@@ -667,7 +649,7 @@ static bool caught_up(replkv_t *p, replkv_t *r, long ms)
 START_TEST(replica_restart_partial)
 {
     make_tmp();
-    int pp = free_port();
+    int pp = test_free_port();
     char port[16], addr[64];
     snprintf(port, sizeof port, "%d", pp);
     snprintf(addr, sizeof addr, "127.0.0.1 %d", pp);
@@ -707,7 +689,7 @@ static int fail_open_hook(void *ud, rkv_fs_op op, const char *path)
 START_TEST(replica_full_resync_save_fails)
 {
     make_tmp();
-    int pp = free_port();
+    int pp = test_free_port();
     char port[16];
     snprintf(port, sizeof port, "%d", pp);
     const char *pk[] = {"port", port, NULL};
@@ -723,7 +705,7 @@ START_TEST(replica_full_resync_save_fails)
     for (int t = 0; t < 500 && !failed; t++) {
         failed = log_has("cannot save the data received");
         if (!failed)
-            sleep_ms(10);
+            test_sleep_ms(10);
     }
     ck_assert(failed);
     ck_assert(!info_of(r).link_up);
@@ -759,7 +741,7 @@ END_TEST
 START_TEST(promoted_after_failed_save)
 {
     make_tmp();
-    int pp = free_port();
+    int pp = test_free_port();
     char port[16];
     snprintf(port, sizeof port, "%d", pp);
     const char *pk[] = {"port", port, NULL};
@@ -775,7 +757,7 @@ START_TEST(promoted_after_failed_save)
     for (int t = 0; t < 500 && !failed; t++) {
         failed = log_has("cannot save the data received");
         if (!failed)
-            sleep_ms(10);
+            test_sleep_ms(10);
     }
     ck_assert(failed);
     replkv_close(p);
@@ -787,7 +769,7 @@ START_TEST(promoted_after_failed_save)
     for (int t = 0; t < 1000 && rc != 1; t++) {
         rc = replkv_set(r, S("new"), S("1"), 0, 0);
         if (rc != 1)
-            sleep_ms(10);
+            test_sleep_ms(10);
     }
     ck_assert_int_eq(rc, 1);
     ck_assert(log_has("new append-only file"));
