@@ -111,7 +111,7 @@ int rkv_fonode_init(replkv_t *kv, const replkv_opts *o)
                        : wildcard(c->bind) ? "127.0.0.1"
                                            : c->bind;
     snprintf(fc->self.host, sizeof fc->self.host, "%s", self);
-    fc->self.port = (uint16_t)c->port;
+    fc->self.port = (uint16_t)(c->announce_port ? c->announce_port : c->port);
     fc->witness = c->witness != 0;
     snprintf(fc->name, sizeof fc->name, "%s", c->sentinel_name);
     snprintf(fc->monitor.host, sizeof fc->monitor.host, "%s",
