@@ -126,8 +126,8 @@ void fo_vote_tick(rkv_fo *fo, rkv_fo_actions *out)
             fo_run_abort(fo, "split vote", out);
             if (!manual)
                 fo->next_try_ms =
-                    fo->now + (int64_t)fo->cfg.ping_interval_ms +
-                    jitter(fo, 8 * (int64_t)fo->cfg.ping_interval_ms);
+                    fo->now + (int64_t)fo->cfg.ping_interval_ms / 2 +
+                    jitter(fo, 3 * (int64_t)fo->cfg.ping_interval_ms);
             return;
         }
         /* Ask again those that have not answered (requests get lost). */
@@ -169,7 +169,9 @@ void fo_vote_tick(rkv_fo *fo, rkv_fo_actions *out)
         return;
     if (!fo->try_armed) {
         fo->try_armed = true;
-        int64_t at = fo->now + jitter(fo, 5 * (int64_t)fo->cfg.ping_interval_ms);
+        /* Candidates that collide abandon the split vote at once and
+         * back off again (above), so the first try need not wait long. */
+        int64_t at = fo->now + jitter(fo, (int64_t)fo->cfg.ping_interval_ms);
         if (at > fo->next_try_ms)
             fo->next_try_ms = at;
     }
