@@ -205,6 +205,10 @@ class Cluster:
                 known = {x.node_id for x in info.peers}
                 if any(x.node_id not in known for x in live):
                     return False
+                # Roles travel in pings: known a ping or two later.
+                if any(x.role is None for x in info.peers
+                       if x.node_id in {y.node_id for y in live}):
+                    return False
                 if m is p or m.node.role == "witness":
                     continue
                 r = m.node.repl_info()
