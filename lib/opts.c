@@ -109,6 +109,10 @@ static const opt_def opt_table[] = {
     {"witness", OPT_ENUM, FIELD(witness), 0, 0, bool_names, false, false},
     {"replica-announce-ip", OPT_STR, FIELD(announce_ip), 0,
      sizeof(((rkv_config *)0)->announce_ip), NULL, false, false},
+    {"replica-announce-port", OPT_INT, FIELD(announce_port), 0, 65535, NULL,
+     false, false},
+    {"bind-source-addr", OPT_STR, FIELD(bind_source_addr), 0,
+     sizeof(((rkv_config *)0)->bind_source_addr), NULL, false, false},
 };
 
 void rkv_config_defaults(rkv_config *c)

@@ -63,6 +63,8 @@ typedef struct rkv_config {
     int replica_priority;
     int witness;                 /* 0 no, 1 yes */
     char announce_ip[64];        /* "" = bind, or 127.0.0.1 for 0.0.0.0 */
+    int announce_port;           /* 0 = port */
+    char bind_source_addr[64];   /* outgoing links' source, "" = any */
 } rkv_config;
 
 struct replkv_opts {

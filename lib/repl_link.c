@@ -33,7 +33,8 @@ void rkv_link_start(rkv_link *l)
     m.hello.version = RKV_PROTO_VERSION;
     m.hello.node_id = (rkv_bytes){kv->repl->node_id, RKV_ID_LEN};
     m.hello.nonce = (rkv_bytes){l->nonce, RKV_NONCE_LEN};
-    m.hello.port = (uint16_t)kv->cfg.port;
+    m.hello.port = (uint16_t)(kv->cfg.announce_port ? kv->cfg.announce_port
+                                                    : kv->cfg.port);
     m.hello.flags = (l->peer ? RKV_HELLO_PEER : 0) |
                     (kv->fon != NULL && kv->cfg.witness ? RKV_HELLO_WITNESS
                                                         : 0);

@@ -396,6 +396,15 @@ static void link_connect(rkv_link *l, const char *host, int port)
         rkv_link_close(l, REPLKV_LOG_WARNING, "cannot resolve '%s'", host);
         return;
     }
+    const char *src = l->kv->cfg.bind_source_addr;
+    struct sockaddr_storage from;
+    if (src[0] != '\0' &&
+        (resolve(src, 0, &from) != 0 ||
+         uv_tcp_bind(&l->tcp, (struct sockaddr *)&from, 0) != 0)) {
+        rkv_link_close(l, REPLKV_LOG_WARNING,
+                       "bind-source-addr: cannot bind to '%s'", src);
+        return;
+    }
     l->creq.data = l;
     if (!l->peer)
         l->kv->repl->connecting = true;
