@@ -294,13 +294,10 @@ class ManualFailover(unittest.TestCase):
                 self.assertIn("not a data node", str(cm.exception))
         self.assertEqual(c.primary(), c.members[0])
 
-    @unittest.expectedFailure  # C side: see the docstring
     def test_bad_target_ids_on_a_replica(self):
         """replkv.h: replkv_failover() returns REPLKV_EINVAL for an unknown
-        target or a witness, on any node. Today a replica forwards a
-        well-formed but unknown node id (or a witness's id) to the primary
-        and returns 0; the primary drops the request. (An unknown
-        host:port is refused on the replica.)"""
+        target or a witness, on any node: a replica checks the target
+        before it forwards the request to the primary."""
         c = Cluster(self, options={2: {"witness": True}})
         c.wait_ready()
         node = c.members[1].node
