@@ -247,6 +247,11 @@ REPLKV_API void replkv_opts_free(replkv_opts *o);
  *                        REPLKV_ROLE_WITNESS
  *   replica-announce-ip  the host peers reach this node at (default: bind,
  *                        or 127.0.0.1 when bind is a wildcard address)
+ *   replica-announce-port the port peers reach it at (default: port), for
+ *                        a node behind a proxy or a port mapping
+ *   bind-source-addr     local address the node's outgoing links (to its
+ *                        primary and its peers) connect from (default:
+ *                        chosen by the system)
  *
  * With failover on, the node does not choose its role from replicaof: it
  * boots read-only, learns the cluster's configuration (epoch, primary)

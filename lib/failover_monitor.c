@@ -170,11 +170,40 @@ void fo_broadcast_ping(rkv_fo *fo, rkv_fo_actions *out)
     }
 }
 
+/* A new id speaks from the address of a known node that has gone silent:
+ * that node restarted without its state (a new id), and its old id would
+ * stay a voter that never answers, raising the majority every election
+ * needs. It is forgotten, as replkv_forget would, unless it is the
+ * configured primary: then the failover it needs must run first (the
+ * next ping after it forgets it). Two live processes never share an
+ * address, so a silent id there is gone for good. */
+static void replaced_at(rkv_fo *fo, const char *id, const rkv_fo_addr *addr,
+                        rkv_fo_actions *out)
+{
+    for (unsigned i = 0; i < fo->npeers; i++) {
+        const fo_peer *p = &fo->peers[i];
+        if (p->addr.port != addr->port || strcmp(p->addr.host, addr->host) ||
+            strcmp(p->id, id) == 0 || strcmp(p->id, fo->conf.primary) == 0 ||
+            p->state == RKV_FO_PEER_UP)
+            continue;
+        rkv_fo_forgot f;
+        fo_copy_id(f.id, p->id);
+        f.epoch = fo->current_epoch;
+        fo_notify(out, RKV_FO_EV_FAILOVER, fo->current_epoch, p->id, 0,
+                  "%s at %s:%u restarted as %s: forgetting the old id",
+                  p->id, addr->host, addr->port, id);
+        fo_add_tombstone(fo, &f, out);
+        return;
+    }
+}
+
 void fo_on_ping(rkv_fo *fo, const rkv_fo_msg *m, rkv_fo_actions *out)
 {
     if (fo->cfg.name[0] && m->ping.name[0] &&
         strcmp(fo->cfg.name, m->ping.name) != 0)
         return; /* another cluster's monitor */
+    if (fo_peer_find(fo, m->from) == NULL)
+        replaced_at(fo, m->from, &m->ping.addr, out);
     fo_peer *p = add_peer(fo, m->from, &m->ping.addr,
                           (m->ping.flags & RKV_FO_F_WITNESS) != 0, out);
     if (p == NULL)

@@ -3,6 +3,7 @@
  * section and field names so that tools that parse INFO read it unchanged.
  */
 #include "node.h"
+#include "failover_node.h"
 #include "persist_node.h"
 #include "repl.h"
 
@@ -142,11 +143,13 @@ int replkv_info(replkv_t *kv, const char *section, char **out)
                strcasecmp(section, "all") == 0 ||
                strcasecmp(section, "default") == 0 ||
                strcasecmp(section, "everything") == 0;
-    static const char *const known[] = {
-        "server", "memory", "stats", "keyspace", "replication", "persistence"};
-    bool want[6];
+    static const char *const known[] = {"server",      "memory",
+                                        "stats",       "keyspace",
+                                        "replication", "persistence",
+                                        "sentinel"};
+    bool want[7];
     bool any = false;
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 7; i++) {
         want[i] = all || strcasecmp(section, known[i]) == 0;
         any |= want[i];
     }
@@ -188,10 +191,21 @@ int replkv_info(replkv_t *kv, const char *section, char **out)
         free(r);
         sep = "\r\n";
     }
+    if (want[6] && kv->fon != NULL) {
+        char *f = rkv_fonode_info_text(kv);
+        if (f == NULL)
+            t.oom = true;
+        else
+            add(&t, "%s%s", sep, f);
+        free(f);
+        sep = "\r\n";
+    }
     if (want[3]) {
         add(&t, "%s", sep);
         section_keyspace(&t, &tot);
     }
+    if (!t.oom && t.s == NULL && (t.s = strdup("")) == NULL)
+        t.oom = true; /* "sentinel" with failover off: empty */
     if (t.oom || t.s == NULL) {
         free(t.s);
         return rkv_fail(REPLKV_ENOMEM, "info: out of memory");

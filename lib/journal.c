@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 
+#include "failover_node.h"
 #include "persist_node.h"
 #include "repl.h"
 #include "stream.h"
@@ -19,8 +20,30 @@ static _Thread_local struct {
     bool sync; /* journaled since the last rkv_journal_commit() */
 } tl;
 
+/* Why writes are blocked (kv->write_block), in the words the cache's
+ * clients expect. */
+static int blocked(replkv_t *kv, int code)
+{
+    char host[256];
+    int port = 0;
+    if (code == REPLKV_ENOQUORUM)
+        return rkv_fail(code, "NOQUORUM: this primary cannot reach a "
+                              "majority of voters (sentinel self-fence)");
+    if (code == REPLKV_ENOTSUP)
+        return rkv_fail(code, "this node is a witness: it holds no data");
+    if (rkv_fonode_primary_addr(kv, host, sizeof host, &port) &&
+        rkv_mode(kv) == RKV_MODE_REPLICA)
+        return rkv_fail(code,
+                        "READONLY: a failover moved the primary to %s:%d",
+                        host, port);
+    return rkv_fail(code, "READONLY: writes are paused for a failover");
+}
+
 int rkv_journal_write_check_slow(replkv_t *kv)
 {
+    int block = atomic_load_explicit(&kv->write_block, memory_order_acquire);
+    if (RKV_UNLIKELY(block != 0))
+        return blocked(kv, block);
     int mode = rkv_mode(kv);
     if (mode == RKV_MODE_PRIMARY && RKV_UNLIKELY(rkv_pnode_on(kv))) {
         int rc = rkv_pnode_write_check(kv);
@@ -33,6 +56,11 @@ int rkv_journal_write_check_slow(replkv_t *kv)
         char host[256];
         int port = 0;
         rkv_repl_primary_addr(kv, host, sizeof host, &port);
+        if (port == 0 &&
+            !rkv_fonode_primary_addr(kv, host, sizeof host, &port))
+            return rkv_fail(REPLKV_EREADONLY,
+                            "READONLY: this node is a replica and knows no "
+                            "primary yet");
         return rkv_fail(REPLKV_EREADONLY,
                         "READONLY: this node is a replica; write to the "
                         "primary at %s:%d",

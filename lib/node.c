@@ -5,6 +5,7 @@
  */
 #include "node.h"
 
+#include "failover_node.h"
 #include "persist_node.h"
 #include "repl.h"
 
@@ -157,6 +158,7 @@ static void free_node(replkv_t *kv)
 {
     if (kv->repl != NULL)
         rkv_pnode_close(kv);
+    rkv_fonode_free(kv);
     rkv_repl_free(kv);
     rkv_ks_free(kv->hasher);
     for (unsigned i = 0; i < RKV_SHARDS; i++) {
@@ -224,7 +226,8 @@ int replkv_open(const replkv_opts *o, replkv_t **out)
         free_node(kv);
         return rkv_fail(REPLKV_ENOMEM, "replkv_open: uv_loop_init failed");
     }
-    if ((rc = rkv_repl_init(kv, o)) != 0 || (rc = rkv_pnode_open(kv)) != 0) {
+    if ((rc = rkv_repl_init(kv, o)) != 0 || (rc = rkv_pnode_open(kv)) != 0 ||
+        (rc = rkv_fonode_init(kv, o)) != 0) {
         close_loop_here(kv);
         char detail[512];
         snprintf(detail, sizeof detail, "%s", replkv_last_error());

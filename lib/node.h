@@ -84,6 +84,11 @@ struct replkv {
                                      keys without a shard lock */
     struct rkv_repl *repl;        /* lib/repl.h */
     struct rkv_pnode *pn;         /* lib/persist_node.h; NULL: no files */
+    struct rkv_fonode *fon;       /* lib/failover_node.h; NULL: failover
+                                     off */
+    /* Non-zero: every write fails with this code (a witness, a manual
+     * failover's pause, self-fencing); see rkv_journal_write_check. */
+    _Atomic int write_block;
     char start_detail[256];       /* why the I/O thread failed to start */
 };
 

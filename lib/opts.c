@@ -13,7 +13,13 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum opt_kind { OPT_BYTES, OPT_INT, OPT_ENUM, OPT_STR } opt_kind;
+typedef enum opt_kind {
+    OPT_BYTES,
+    OPT_INT,
+    OPT_ENUM,
+    OPT_STR,
+    OPT_MONITOR /* "sentinel monitor": four words into four fields */
+} opt_kind;
 
 typedef struct opt_def {
     const char *name;
@@ -22,6 +28,9 @@ typedef struct opt_def {
     int64_t min, max; /* OPT_STR: max = the field's size */
     const char *const *choices; /* OPT_ENUM: NULL-terminated, index = value */
     bool runtime;               /* may change on a running node */
+    /* Sentinel's per-master directives: the value may be preceded by the
+     * master's name ("mymaster 5000"), as sentinel.conf writes them. */
+    bool named;
 } opt_def;
 
 static const char *const policy_names[] = {
@@ -40,47 +49,70 @@ static const char *const fsync_names[] = {"no", "everysec", "always", NULL};
 #define GIB4 ((int64_t)UINT32_MAX)
 
 static const opt_def opt_table[] = {
-    {"maxmemory", OPT_BYTES, FIELD(maxmemory), 0, INT64_MAX, NULL, true},
+    {"maxmemory", OPT_BYTES, FIELD(maxmemory), 0, INT64_MAX, NULL, true, false},
     {"maxmemory-policy", OPT_ENUM, FIELD(maxmemory_policy), 0, 0,
-     policy_names, true},
+     policy_names, true, false},
     {"maxmemory-samples", OPT_INT, FIELD(maxmemory_samples), 1, 64, NULL,
-     true},
+     true, false},
     {"proto-max-bulk-len", OPT_BYTES, FIELD(proto_max_bulk_len), 1, GIB4,
-     NULL, true},
-    {"hz", OPT_INT, FIELD(hz), 1, 500, NULL, true},
-    {"loglevel", OPT_ENUM, FIELD(loglevel), 0, 0, loglevel_names, true},
-    {"port", OPT_INT, FIELD(port), 0, 65535, NULL, false},
+     NULL, true, false},
+    {"hz", OPT_INT, FIELD(hz), 1, 500, NULL, true, false},
+    {"loglevel", OPT_ENUM, FIELD(loglevel), 0, 0, loglevel_names, true, false},
+    {"port", OPT_INT, FIELD(port), 0, 65535, NULL, false, false},
     {"bind", OPT_STR, FIELD(bind), 0, sizeof(((rkv_config *)0)->bind), NULL,
-     false},
+     false, false},
     {"replicaof", OPT_STR, FIELD(replicaof), 0,
-     sizeof(((rkv_config *)0)->replicaof), NULL, false},
+     sizeof(((rkv_config *)0)->replicaof), NULL, false, false},
     {"requirepass", OPT_STR, FIELD(requirepass), 0,
-     sizeof(((rkv_config *)0)->requirepass), NULL, true},
+     sizeof(((rkv_config *)0)->requirepass), NULL, true, false},
     {"masterauth", OPT_STR, FIELD(masterauth), 0,
-     sizeof(((rkv_config *)0)->masterauth), NULL, true},
+     sizeof(((rkv_config *)0)->masterauth), NULL, true, false},
     {"repl-backlog-size", OPT_BYTES, FIELD(repl_backlog_size), 16 * 1024,
-     (int64_t)1 << 40, NULL, true},
-    {"repl-timeout", OPT_INT, FIELD(repl_timeout), 1, 86400, NULL, true},
+     (int64_t)1 << 40, NULL, true, false},
+    {"repl-timeout", OPT_INT, FIELD(repl_timeout), 1, 86400, NULL, true, false},
     {"repl-ping-replica-period", OPT_INT, FIELD(repl_ping_period), 1, 3600,
-     NULL, true},
+     NULL, true, false},
     {"min-replicas-to-write", OPT_INT, FIELD(min_replicas_to_write), 0, 1000,
-     NULL, true},
+     NULL, true, false},
     {"min-replicas-max-lag", OPT_INT, FIELD(min_replicas_max_lag), 1, 86400,
-     NULL, true},
+     NULL, true, false},
     {"replica-read-only", OPT_ENUM, FIELD(replica_read_only), 0, 0,
-     bool_names, true},
+     bool_names, true, false},
     {"dir", OPT_STR, FIELD(dir), 0, sizeof(((rkv_config *)0)->dir), NULL,
-     false},
-    {"appendonly", OPT_ENUM, FIELD(appendonly), 0, 0, bool_names, false},
-    {"appendfsync", OPT_ENUM, FIELD(appendfsync), 0, 0, fsync_names, false},
+     false, false},
+    {"appendonly", OPT_ENUM, FIELD(appendonly), 0, 0, bool_names, false, false},
+    {"appendfsync", OPT_ENUM, FIELD(appendfsync), 0, 0, fsync_names, false, false},
     {"auto-aof-rewrite-percentage", OPT_INT, FIELD(auto_aof_rewrite_pct), 0,
-     1000000, NULL, true},
+     1000000, NULL, true, false},
     {"auto-aof-rewrite-min-size", OPT_BYTES, FIELD(auto_aof_rewrite_min_size),
-     0, INT64_MAX, NULL, true},
+     0, INT64_MAX, NULL, true, false},
     {"aof-load-truncated", OPT_ENUM, FIELD(aof_load_truncated), 0, 0,
-     bool_names, false},
+     bool_names, false, false},
     {"aof-load-corrupt-repair", OPT_ENUM, FIELD(aof_load_corrupt_repair), 0, 0,
-     bool_names, false},
+     bool_names, false, false},
+    {"sentinel monitor", OPT_MONITOR, FIELD(sentinel_port), 0, 0, NULL,
+     false, false},
+    {"sentinel down-after-milliseconds", OPT_INT, FIELD(down_after_ms), 1,
+     86400000, NULL, false, true},
+    {"sentinel failover-timeout", OPT_INT, FIELD(failover_timeout_ms), 1,
+     86400000, NULL, false, true},
+    {"sentinel parallel-syncs", OPT_INT, FIELD(parallel_syncs), 1, 1000, NULL,
+     false, true},
+    {"sentinel ping-interval", OPT_INT, FIELD(ping_interval_ms), 10, 10000,
+     NULL, false, true},
+    {"sentinel self-fence", OPT_ENUM, FIELD(self_fence), 0, 0, bool_names,
+     false, true},
+    {"sentinel auth-pass", OPT_STR, FIELD(sentinel_authpass), 0,
+     sizeof(((rkv_config *)0)->sentinel_authpass), NULL, false, true},
+    {"replica-priority", OPT_INT, FIELD(replica_priority), 0, INT32_MAX, NULL,
+     false, false},
+    {"witness", OPT_ENUM, FIELD(witness), 0, 0, bool_names, false, false},
+    {"replica-announce-ip", OPT_STR, FIELD(announce_ip), 0,
+     sizeof(((rkv_config *)0)->announce_ip), NULL, false, false},
+    {"replica-announce-port", OPT_INT, FIELD(announce_port), 0, 65535, NULL,
+     false, false},
+    {"bind-source-addr", OPT_STR, FIELD(bind_source_addr), 0,
+     sizeof(((rkv_config *)0)->bind_source_addr), NULL, false, false},
 };
 
 void rkv_config_defaults(rkv_config *c)
@@ -106,6 +138,11 @@ void rkv_config_defaults(rkv_config *c)
     c->auto_aof_rewrite_min_size = 64ull * 1024 * 1024;
     c->aof_load_truncated = 1;
     c->aof_load_corrupt_repair = 0;
+    c->down_after_ms = 30000;
+    c->failover_timeout_ms = 180000;
+    c->parallel_syncs = 1;
+    c->ping_interval_ms = 100;
+    c->replica_priority = 100;
 }
 
 int rkv_parse_replicaof(const char *v, char *host, size_t cap, int *port)
@@ -132,11 +169,13 @@ int rkv_parse_replicaof(const char *v, char *host, size_t cap, int *port)
     return 1;
 }
 
-/* Compares a caller's name with a table name: case-insensitive, '_' = '-'. */
+/* Compares a caller's name with a table name: case-insensitive, and '_'
+ * stands for '-' or ' ' ("sentinel_down_after_milliseconds"). */
 static bool name_matches(const char *given, const char *known)
 {
     for (; *given && *known; given++, known++) {
-        char a = *given == '_' ? '-' : *given;
+        char a = *given == '_' && *known == ' ' ? ' ' : *given;
+        a = a == '_' ? '-' : a;
         if (a >= 'A' && a <= 'Z')
             a = (char)(a - 'A' + 'a');
         if (a != *known)
@@ -185,6 +224,56 @@ bool rkv_parse_bytes(const char *s, uint64_t *out)
     return false;
 }
 
+/* "sentinel monitor <name> <host> <port> <quorum>". */
+static int set_monitor(rkv_config *c, const char *value)
+{
+    char name[64], host[64], extra[2];
+    long long port, quorum;
+    int n = sscanf(value, "%63s %63s %lld %lld %1s", name, host, &port,
+                   &quorum, extra);
+    if (n != 4)
+        return rkv_fail(REPLKV_EINVAL,
+                        "sentinel monitor: bad value '%s' (expected "
+                        "\"<name> <host> <port> <quorum>\")",
+                        value);
+    if (port < 1 || port > 65535)
+        return rkv_fail(REPLKV_EINVAL, "sentinel monitor: bad port %lld",
+                        port);
+    if (quorum < 1 || quorum > 32)
+        return rkv_fail(REPLKV_EINVAL,
+                        "sentinel monitor: quorum %lld out of range (1 to "
+                        "32)",
+                        quorum);
+    snprintf(c->sentinel_name, sizeof c->sentinel_name, "%s", name);
+    snprintf(c->sentinel_host, sizeof c->sentinel_host, "%s", host);
+    c->sentinel_port = (int)port;
+    c->sentinel_quorum = (int)quorum;
+    return 0;
+}
+
+/* A named directive's value: "<name> <value>" or "<value>". The name, when
+ * given, must be the monitored master's (once it is known). */
+static int strip_master_name(const rkv_config *c, const opt_def *d,
+                             const char *value, const char **out)
+{
+    *out = value;
+    const char *sp = strchr(value, ' ');
+    if (sp == NULL)
+        return 0;
+    size_t nlen = (size_t)(sp - value);
+    if (c->sentinel_name[0] != '\0' &&
+        (strlen(c->sentinel_name) != nlen ||
+         strncmp(c->sentinel_name, value, nlen) != 0))
+        return rkv_fail(REPLKV_EINVAL,
+                        "%s: no master named '%.*s' (sentinel monitor names "
+                        "'%s')",
+                        d->name, (int)nlen, value, c->sentinel_name);
+    while (*sp == ' ')
+        sp++;
+    *out = sp;
+    return 0;
+}
+
 static bool parse_int(const char *s, int64_t *out)
 {
     if (s == NULL || *s == '\0')
@@ -210,8 +299,15 @@ int rkv_config_set(rkv_config *c, const char *name, const char *value,
         return rkv_fail(REPLKV_ENOTSUP,
                         "%s: can only be set before the node opens", d->name);
     char *field = (char *)c + d->offset;
+    if (d->named) {
+        int rc = strip_master_name(c, d, value, &value);
+        if (rc != 0)
+            return rc;
+    }
 
     switch (d->kind) {
+    case OPT_MONITOR:
+        return set_monitor(c, value);
     case OPT_BYTES: {
         uint64_t n;
         if (!rkv_parse_bytes(value, &n))
@@ -279,6 +375,13 @@ int rkv_config_get(const rkv_config *c, const char *name, char *buf,
     const char *field = (const char *)c + d->offset;
     char tmp[320];
     switch (d->kind) {
+    case OPT_MONITOR:
+        if (c->sentinel_port == 0)
+            tmp[0] = '\0';
+        else
+            snprintf(tmp, sizeof tmp, "%s %s %d %d", c->sentinel_name,
+                     c->sentinel_host, c->sentinel_port, c->sentinel_quorum);
+        break;
     case OPT_STR:
         snprintf(tmp, sizeof tmp, "%s", field);
         break;
@@ -359,5 +462,36 @@ int replkv_opts_set_role_cb(replkv_opts *o, replkv_role_cb cb, void *ud)
         return rkv_fail(REPLKV_EINVAL, "replkv_opts_set_role_cb: NULL options");
     o->role_cb = cb;
     o->role_ud = ud;
+    return 0;
+}
+
+int replkv_opts_set_peer_cb(replkv_opts *o, replkv_peer_cb cb, void *ud)
+{
+    if (o == NULL)
+        return rkv_fail(REPLKV_EINVAL, "replkv_opts_set_peer_cb: NULL options");
+    o->peer_cb = cb;
+    o->peer_ud = ud;
+    return 0;
+}
+
+int replkv_opts_set_decision_cb(replkv_opts *o, replkv_decision_cb cb,
+                                void *ud)
+{
+    if (o == NULL)
+        return rkv_fail(REPLKV_EINVAL,
+                        "replkv_opts_set_decision_cb: NULL options");
+    o->decision_cb = cb;
+    o->decision_ud = ud;
+    return 0;
+}
+
+int replkv_opts_set_divergence_cb(replkv_opts *o, replkv_divergence_cb cb,
+                                  void *ud)
+{
+    if (o == NULL)
+        return rkv_fail(REPLKV_EINVAL,
+                        "replkv_opts_set_divergence_cb: NULL options");
+    o->divergence_cb = cb;
+    o->divergence_ud = ud;
     return 0;
 }

@@ -49,6 +49,22 @@ typedef struct rkv_config {
     uint64_t auto_aof_rewrite_min_size;
     int aof_load_truncated;      /* 1: cut a torn tail; 0: refuse */
     int aof_load_corrupt_repair; /* 1: cut mid-file damage too */
+    /* Failover (lib/failover_node.c): on when sentinel_port != 0. */
+    char sentinel_name[64];      /* sentinel monitor <name> ... */
+    char sentinel_host[64];      /*   <host> */
+    int sentinel_port;           /*   <port>, 0 = failover off */
+    int sentinel_quorum;         /*   <quorum> */
+    int down_after_ms;
+    int failover_timeout_ms;
+    int parallel_syncs;
+    int ping_interval_ms;
+    int self_fence;              /* 0 no, 1 yes */
+    char sentinel_authpass[256]; /* "" = masterauth or requirepass */
+    int replica_priority;
+    int witness;                 /* 0 no, 1 yes */
+    char announce_ip[64];        /* "" = bind, or 127.0.0.1 for 0.0.0.0 */
+    int announce_port;           /* 0 = port */
+    char bind_source_addr[64];   /* outgoing links' source, "" = any */
 } rkv_config;
 
 struct replkv_opts {
@@ -57,6 +73,12 @@ struct replkv_opts {
     void *log_ud;
     replkv_role_cb role_cb;
     void *role_ud;
+    replkv_peer_cb peer_cb;
+    void *peer_ud;
+    replkv_decision_cb decision_cb;
+    void *decision_ud;
+    replkv_divergence_cb divergence_cb;
+    void *divergence_ud;
 };
 
 void rkv_config_defaults(rkv_config *c);

@@ -55,6 +55,11 @@ typedef struct rkv_pnode {
     bool work_fsync;
     int work_rc;
     uint64_t last_fsync_ms;
+
+    /* What node.state holds of the failover state: set at open, then by
+     * the I/O thread only (rkv_pnode_save_fo). */
+    bool has_fo;
+    rkv_fo_state fo;
 } rkv_pnode;
 
 /* ------------------------------------------------------------ file hook */
@@ -568,6 +573,26 @@ static int load_apply(void *ud, const rkv_msg *m)
     return rkv_replica_apply(c->kv, c->tables, m);
 }
 
+/* Writes node.state: this node's id and, unless fo is NULL, the failover
+ * state, which is then what the file holds. */
+static int save_state(replkv_t *kv, const rkv_fo_state *fo)
+{
+    rkv_pnode *pn = kv->pn;
+    rkv_node_state st;
+    memset(&st, 0, sizeof st);
+    memcpy(st.node_id, kv->repl->node_id, sizeof st.node_id);
+    if (fo != NULL) {
+        st.has_fo = true;
+        st.fo = *fo;
+    }
+    int rc = rkv_state_save(&pn->fs, pn->dir, &st);
+    if (rc == 0 && fo != NULL) {
+        pn->has_fo = true;
+        pn->fo = *fo;
+    }
+    return rc;
+}
+
 static int load_state(replkv_t *kv)
 {
     rkv_pnode *pn = kv->pn;
@@ -576,20 +601,50 @@ static int load_state(replkv_t *kv)
     int rc = rkv_state_load(&pn->fs, pn->dir, &st);
     if (rc == 0) {
         memcpy(kv->repl->node_id, st.node_id, sizeof st.node_id);
+        pn->has_fo = st.has_fo;
+        pn->fo = st.fo;
         rkv_log(kv, REPLKV_LOG_NOTICE,
-                "persistence: node id %s, epoch %" PRIu64 " (from %s/%s)",
-                st.node_id, st.epoch, pn->dir, RKV_STATE_FILE);
+                "persistence: node id %s, epoch %" PRIu64
+                ", failover state: %s (from %s/%s)",
+                st.node_id, st.epoch, st.has_fo ? "yes" : "no", pn->dir,
+                RKV_STATE_FILE);
         rkv_state_free(&st);
         return 0;
     }
     if (rc != REPLKV_ENOTFOUND)
         return rc;
-    memcpy(st.node_id, kv->repl->node_id, sizeof st.node_id);
-    if ((rc = rkv_state_save(&pn->fs, pn->dir, &st)) != 0)
+    if ((rc = save_state(kv, NULL)) != 0)
         return rc;
     rkv_log(kv, REPLKV_LOG_NOTICE, "persistence: new node id %s saved in %s/%s",
-            st.node_id, pn->dir, RKV_STATE_FILE);
+            kv->repl->node_id, pn->dir, RKV_STATE_FILE);
     return 0;
+}
+
+int rkv_pnode_load_fo(replkv_t *kv, rkv_fo_state *out)
+{
+    rkv_pnode *pn = kv->pn;
+    if (pn == NULL || !pn->has_fo)
+        return 0;
+    *out = pn->fo;
+    return 1;
+}
+
+int rkv_pnode_save_fo(replkv_t *kv, const rkv_fo_state *st)
+{
+    if (kv->pn == NULL)
+        return 0;
+    int rc = save_state(kv, st);
+    if (rc == 0)
+        return 0;
+    char detail[512];
+    snprintf(detail, sizeof detail, "%s", replkv_last_error());
+    rkv_log(kv, REPLKV_LOG_WARNING,
+            "persistence: cannot save the failover state (epoch %" PRIu64
+            ", vote in epoch %" PRIu64 " for %s) in %s/%s: %s: %s",
+            st->current_epoch, st->voted_epoch,
+            st->voted_for[0] ? st->voted_for : "nobody", kv->pn->dir,
+            RKV_STATE_FILE, replkv_err_name(rc), detail);
+    return rkv_fail(rc, "%s", detail);
 }
 
 static int load_data(replkv_t *kv)

@@ -18,7 +18,9 @@
  *            shard lock, write after releasing it, commit, trim the AOF;
  *   new history (a replica's full resync, on the I/O thread, before the new
  *            tables are swapped in): remove the AOF, snapshot the new
- *            tables, open an AOF at the new (replid, offset).
+ *            tables, open an AOF at the new (replid, offset);
+ *   failover (I/O thread): the failover host reads the state node.state
+ *            had at open and saves the core's PERSIST state into it.
  *
  * Locks: snap_lock (one snapshot writer per dir) before aof_rw before
  * jlock. aof_rw guards the aof pointer for the calls made without jlock
@@ -31,6 +33,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "failover.h"
 #include "node.h"
 #include "persist_aof.h"
 #include "persist_file.h"
@@ -73,6 +76,23 @@ void rkv_pnode_cron(replkv_t *kv);
 int rkv_pnode_new_history(replkv_t *kv, rkv_ks **tables, const char *replid,
                           int64_t offset);
 void rkv_pnode_new_history_end(replkv_t *kv);
+
+/* The failover state node.state holds: the one loaded at open, or the
+ * last one rkv_pnode_save_fo() wrote (the file is not read again). For the
+ * failover host, on the I/O thread, after rkv_pnode_open(). Returns 1 and
+ * fills *out; 0 (out untouched) when the file had none (a new node, or a
+ * version 1 file) or persistence is off. */
+int rkv_pnode_load_fo(replkv_t *kv, rkv_fo_state *out);
+
+/* Makes st durable in node.state, with this node's id, atomically (temp
+ * file, fsync, rename, dir fsync: docs/PROTOCOL.md 9), before returning:
+ * RKV_FO_ACT_PERSIST precedes a vote. I/O thread (saves to node.state are
+ * serialised by it; open's save happens before it starts). st is copied.
+ * Returns 0, also without doing anything when persistence is off;
+ * REPLKV_EINVAL (st breaks a rule of the format, named); REPLKV_EIO (the
+ * old file is untouched, and load_fo still gives the old state);
+ * REPLKV_ENOMEM; with the detail in replkv_last_error() and a log line. */
+int rkv_pnode_save_fo(replkv_t *kv, const rkv_fo_state *st);
 
 /* The "# Persistence" INFO section (Redis field names), allocated; NULL
  * when out of memory. */

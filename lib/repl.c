@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "failover_node.h"
 #include "journal.h"
 #include "repl.h"
 
@@ -118,7 +119,12 @@ int rkv_repl_init(replkv_t *kv, const replkv_opts *o)
     if (rc < 0)
         return rc;
     r->primary_port = rc == 1 ? port : 0;
-    if (rc == 1)
+    if (kv->cfg.sentinel_port != 0) {
+        /* Failover decides the role: boot read-only, primary unknown. */
+        r->primary_host[0] = '\0';
+        r->primary_port = 0;
+        atomic_store(&kv->mode, RKV_MODE_REPLICA);
+    } else if (rc == 1)
         atomic_store(&kv->mode, RKV_MODE_REPLICA);
     else
         atomic_store(&kv->mode, rkv_repl_primary_mode(kv));
@@ -141,6 +147,8 @@ int rkv_repl_start(replkv_t *kv)
     }
     uv_timer_start(&kv->repl->cron, on_cron, RKV_REPL_CRON_MS,
                    RKV_REPL_CRON_MS);
+    if (rkv_fonode_on(kv))
+        return rkv_fonode_start(kv);
     if (rkv_mode(kv) == RKV_MODE_REPLICA)
         rkv_transport_connect(kv);
     return 0;
@@ -167,6 +175,10 @@ void rkv_repl_stop(replkv_t *kv)
     drop_replicas(kv, "node closing");
     if (r->primary != NULL)
         rkv_link_close(r->primary, REPLKV_LOG_VERBOSE, "node closing");
+    if (rkv_fonode_on(kv))
+        rkv_fonode_stop(kv);
+    while (r->peer_links != NULL)
+        rkv_link_close(r->peer_links, REPLKV_LOG_VERBOSE, "node closing");
     rkv_transport_close_all(kv);
 }
 
@@ -221,8 +233,8 @@ static void run_cmds(replkv_t *kv)
     }
 }
 
-/* Runs fn on the I/O thread and waits for it. */
-static int run_on_io(replkv_t *kv, int (*fn)(replkv_t *, void *), void *arg)
+int rkv_repl_run_on_io(replkv_t *kv, int (*fn)(replkv_t *, void *),
+                       void *arg)
 {
     if (rkv_repl_on_io_thread(kv))
         return rkv_fail(REPLKV_EBUSY,
@@ -243,7 +255,7 @@ static int run_on_io(replkv_t *kv, int (*fn)(replkv_t *, void *), void *arg)
     return 0;
 }
 
-static void role_event(replkv_t *kv, int old_mode)
+static void role_event(replkv_t *kv, int old_mode, uint64_t epoch)
 {
     rkv_repl *r = kv->repl;
     int new_mode = rkv_mode(kv);
@@ -256,7 +268,7 @@ static void role_event(replkv_t *kv, int old_mode)
     char host[256];
     int port;
     rkv_repl_primary_addr(kv, host, sizeof host, &port);
-    replkv_role_event ev = {sizeof ev, oldr, newr, host, port};
+    replkv_role_event ev = {sizeof ev, oldr, newr, host, port, epoch};
     r->role_cb(kv, &ev, r->role_ud);
 }
 
@@ -268,11 +280,23 @@ typedef struct addr_arg {
 static int do_replicaof(replkv_t *kv, void *arg)
 {
     addr_arg *a = arg;
+    return rkv_repl_become_replica(kv, a->host, a->port, 0);
+}
+
+int rkv_repl_become_replica(replkv_t *kv, const char *host, int port,
+                            uint64_t epoch)
+{
+    addr_arg aa = {host, port}, *a = &aa;
     rkv_repl *r = kv->repl;
     int old = rkv_mode(kv);
+    bool was_detached = r->detached;
+    r->detached = false;
     if (old == RKV_MODE_REPLICA && r->primary_port == a->port &&
-        strcmp(r->primary_host, a->host) == 0)
+        strcmp(r->primary_host, a->host) == 0) {
+        if (was_detached)
+            rkv_transport_connect(kv);
         return 0;
+    }
     if (old == RKV_MODE_PRIMARY)
         r->fresh = false; /* our history may continue on the new primary */
     pthread_mutex_lock(&r->lock);
@@ -288,18 +312,34 @@ static int do_replicaof(replkv_t *kv, void *arg)
     rkv_log(kv, REPLKV_LOG_NOTICE, "replication: now a replica of %s:%d",
             a->host, a->port);
     rkv_transport_connect(kv);
-    if (old != RKV_MODE_REPLICA)
-        role_event(kv, old);
+    if (old != RKV_MODE_REPLICA || epoch != 0)
+        role_event(kv, old, epoch);
     return 0;
 }
 
 static int do_replicaof_none(replkv_t *kv, void *arg)
 {
     (void)arg;
+    return rkv_repl_become_primary(kv, 0);
+}
+
+void rkv_repl_detach(replkv_t *kv)
+{
+    rkv_repl *r = kv->repl;
+    r->detached = true;
+    uv_timer_stop(&r->reconnect);
+    if (r->primary != NULL)
+        rkv_link_close(r->primary, REPLKV_LOG_NOTICE,
+                       "detached: a failover election runs");
+}
+
+int rkv_repl_become_primary(replkv_t *kv, uint64_t epoch)
+{
     rkv_repl *r = kv->repl;
     int old = rkv_mode(kv);
     if (old != RKV_MODE_REPLICA)
         return 0;
+    r->detached = false;
     if (r->primary != NULL)
         rkv_link_close(r->primary, REPLKV_LOG_NOTICE, "promoted to primary");
     uv_timer_stop(&r->reconnect);
@@ -320,7 +360,7 @@ static int do_replicaof_none(replkv_t *kv, void *arg)
     rkv_log(kv, REPLKV_LOG_NOTICE,
             "replication: promoted to primary, new replid %s at offset %lld",
             replid, (long long)off);
-    role_event(kv, old);
+    role_event(kv, old, epoch);
     return 0;
 }
 
@@ -329,21 +369,30 @@ int replkv_replicaof(replkv_t *kv, const char *host, int port)
     if (kv == NULL || host == NULL || *host == '\0' || strlen(host) >= 256 ||
         port < 1 || port > 65535)
         return rkv_fail(REPLKV_EINVAL, "replicaof: bad host or port");
+    if (rkv_fonode_on(kv))
+        return rkv_fail(REPLKV_ESTATE, "replicaof: failover is on (sentinel "
+                                       "monitor): use replkv_failover");
     addr_arg a = {host, port};
-    return run_on_io(kv, do_replicaof, &a);
+    return rkv_repl_run_on_io(kv, do_replicaof, &a);
 }
 
 int replkv_replicaof_none(replkv_t *kv)
 {
     if (kv == NULL)
         return rkv_fail(REPLKV_EINVAL, "replicaof_none: NULL node");
-    return run_on_io(kv, do_replicaof_none, NULL);
+    if (rkv_fonode_on(kv))
+        return rkv_fail(REPLKV_ESTATE, "replicaof no one: failover is on "
+                                       "(sentinel monitor): use "
+                                       "replkv_failover");
+    return rkv_repl_run_on_io(kv, do_replicaof_none, NULL);
 }
 
 int replkv_role(replkv_t *kv)
 {
     if (kv == NULL)
         return rkv_fail(REPLKV_EINVAL, "role: NULL node");
+    if (kv->fon != NULL && kv->cfg.witness)
+        return REPLKV_ROLE_WITNESS;
     return rkv_mode(kv) == RKV_MODE_REPLICA ? REPLKV_ROLE_REPLICA
                                             : REPLKV_ROLE_PRIMARY;
 }
@@ -355,8 +404,10 @@ int replkv_primary_addr(replkv_t *kv, char *host, size_t cap, int *port)
     char h[256];
     int p;
     rkv_repl_primary_addr(kv, h, sizeof h, &p);
-    if (rkv_mode(kv) != RKV_MODE_REPLICA || p == 0)
+    if (rkv_mode(kv) != RKV_MODE_REPLICA)
         return rkv_fail(REPLKV_ESTATE, "primary_addr: this node is a primary");
+    if (p == 0 && !rkv_fonode_primary_addr(kv, h, sizeof h, &p))
+        return rkv_fail(REPLKV_ESTATE, "primary_addr: no primary known yet");
     if (strlen(h) + 1 > cap)
         return rkv_fail(REPLKV_ERANGE, "primary_addr: needs %zu bytes",
                         strlen(h) + 1);
@@ -389,6 +440,8 @@ static void deadline_of(struct timespec *ts, int64_t timeout_ms)
 static int count_acked(rkv_repl *r, int64_t off)
 {
     int n = 0;
+    if (atomic_load(&r->acks_ignored))
+        return 0; /* failover: this primary may have been replaced */
     for (rkv_link *l = r->replicas; l != NULL; l = l->next)
         if (l->state == LINK_STREAMING && l->acked >= off)
             n++;

@@ -47,7 +47,9 @@ struct rkv_link {
     uv_tcp_t tcp;
     uv_connect_t creq;
     rkv_link *next;
-    bool outgoing; /* we connected: this is our link to our primary */
+    bool outgoing; /* we connected: to our primary, or to a peer */
+    bool peer;     /* a failover link (HELLO flag RKV_HELLO_PEER): it
+                      carries failover messages only */
     bool closing;
     rkv_link_state state; /* (lock) */
     char addr[256];       /* peer ip or primary host (lock) */
@@ -96,6 +98,7 @@ typedef struct rkv_repl {
     rkv_repl_cmd *cmds;  /* (lock) queue for the I/O thread */
     rkv_link *replicas;  /* (lock) accepted links */
     rkv_link *primary;   /* (lock) our link to our primary, or NULL */
+    rkv_link *peer_links; /* (lock) failover links, both directions */
     rkv_link *zombies;   /* closed links whose handle is not yet freed */
     char node_id[RKV_ID_LEN + 1];
     /* Where our primary is (lock); primary_port 0 = we are a primary. */
@@ -118,6 +121,10 @@ typedef struct rkv_repl {
     uint64_t last_ping_ms;
     bool stopping;
     bool fresh; /* no history yet: PSYNC asks for a full resync */
+    bool detached; /* failover DETACH: no link to the primary until the
+                      next FOLLOW */
+    _Atomic int acks_off;     /* replica: send no ACKs (failover FOLLOW) */
+    _Atomic int acks_ignored; /* primary: count no ACKs (failover ACKS) */
     _Atomic int waiters; /* threads in replkv_wait_applied */
     _Atomic int resync_all;
     replkv_role_cb role_cb;
@@ -137,6 +144,18 @@ void rkv_repl_request_resync(replkv_t *kv);
 int rkv_repl_primary_mode(replkv_t *kv);
 void rkv_repl_config_changed(replkv_t *kv, const char *name);
 bool rkv_repl_on_io_thread(replkv_t *kv);
+/* Runs fn on the I/O thread for an application thread and waits for it:
+ * its return, with its replkv_last_error() detail carried over. */
+int rkv_repl_run_on_io(replkv_t *kv, int (*fn)(replkv_t *kv, void *arg),
+                       void *arg);
+/* Role changes on the I/O thread (REPLICAOF host port / NO ONE, and the
+ * failover's FOLLOW and PROMOTE_SELF); epoch goes to the role callback. */
+int rkv_repl_become_replica(replkv_t *kv, const char *host, int port,
+                            uint64_t epoch);
+int rkv_repl_become_primary(replkv_t *kv, uint64_t epoch);
+/* Failover DETACH: drop the link to the primary and do not reconnect
+ * until the next rkv_repl_become_replica. */
+void rkv_repl_detach(replkv_t *kv);
 
 /* repl_info.c: the "# Replication" INFO section, allocated (NULL when out
  * of memory). */
@@ -145,6 +164,9 @@ char *rkv_repl_info_text(replkv_t *kv);
 /* transport.c */
 int rkv_transport_listen(replkv_t *kv, char *err, size_t errcap);
 void rkv_transport_connect(replkv_t *kv);
+/* An outgoing failover link to a peer (NULL if it could not start). */
+rkv_link *rkv_transport_connect_peer(replkv_t *kv, const char *host,
+                                     int port);
 void rkv_transport_schedule_reconnect(replkv_t *kv);
 void rkv_transport_close_all(replkv_t *kv); /* on stop: free every link */
 void rkv_link_close(rkv_link *l, replkv_log_level lvl, const char *fmt, ...)

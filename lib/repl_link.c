@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "failover.h"
+#include "failover_node.h"
 #include "repl.h"
 
 size_t rkv_link_max_payload(rkv_link *l)
@@ -31,8 +33,11 @@ void rkv_link_start(rkv_link *l)
     m.hello.version = RKV_PROTO_VERSION;
     m.hello.node_id = (rkv_bytes){kv->repl->node_id, RKV_ID_LEN};
     m.hello.nonce = (rkv_bytes){l->nonce, RKV_NONCE_LEN};
-    m.hello.port = (uint16_t)kv->cfg.port;
-    m.hello.flags = 0;
+    m.hello.port = (uint16_t)(kv->cfg.announce_port ? kv->cfg.announce_port
+                                                    : kv->cfg.port);
+    m.hello.flags = (l->peer ? RKV_HELLO_PEER : 0) |
+                    (kv->fon != NULL && kv->cfg.witness ? RKV_HELLO_WITNESS
+                                                        : 0);
     if (rkv_link_send(l, &m) != 0) {
         rkv_link_close(l, REPLKV_LOG_WARNING, "cannot encode HELLO");
         return;
@@ -56,6 +61,10 @@ static int refuse(rkv_link *l, int code, const char *text)
 static void link_secret(rkv_link *l, char *secret, size_t cap)
 {
     replkv_t *kv = l->kv;
+    if (l->peer && l->outgoing) {
+        rkv_fonode_secret(kv, secret, cap);
+        return;
+    }
     pthread_mutex_lock(&kv->cfg_lock);
     snprintf(secret, cap, "%s",
              l->outgoing ? kv->cfg.masterauth : kv->cfg.requirepass);
@@ -85,9 +94,27 @@ static int handshake(rkv_link *l, const rkv_msg *m)
         if (memcmp(l->peer_id, l->kv->repl->node_id, RKV_ID_LEN) == 0)
             return refuse(l, REPLKV_EPROTO, "peer is this node itself");
         if (!l->outgoing) {
-            pthread_mutex_lock(&l->kv->repl->lock);
+            rkv_repl *r = l->kv->repl;
+            pthread_mutex_lock(&r->lock);
             l->port = m->hello.port;
-            pthread_mutex_unlock(&l->kv->repl->lock);
+            if ((m->hello.flags & RKV_HELLO_PEER) && !l->peer) {
+                /* A failover link: off the replicas' list, so that it
+                 * never counts as a replica nor is dropped with them. */
+                for (rkv_link **pp = &r->replicas; *pp; pp = &(*pp)->next) {
+                    if (*pp == l) {
+                        *pp = l->next;
+                        break;
+                    }
+                }
+                l->peer = true;
+                l->next = r->peer_links;
+                r->peer_links = l;
+            }
+            pthread_mutex_unlock(&r->lock);
+            if (l->peer && l->kv->fon == NULL)
+                return refuse(l, REPLKV_ENOTSUP,
+                              "failover link to a node without failover "
+                              "(no sentinel monitor)");
         }
         l->got_hello = true;
         link_secret(l, secret, sizeof secret);
@@ -112,10 +139,13 @@ static int handshake(rkv_link *l, const rkv_msg *m)
         }
         l->authed = true;
         rkv_log(l->kv, REPLKV_LOG_VERBOSE,
-                "replication: link %s %s:%d authenticated (peer %s)",
-                l->outgoing ? "to primary" : "from replica", l->addr, l->port,
-                l->peer_id);
-        if (l->outgoing) {
+                "%s: link %s %s:%d authenticated (peer %s)",
+                l->peer ? "failover" : "replication",
+                l->outgoing ? "to" : "from", l->addr, l->port, l->peer_id);
+        if (l->peer) {
+            if (l->outgoing)
+                rkv_fonode_link_authed(l);
+        } else if (l->outgoing) {
             rkv_replica_on_authed(l);
         } else {
             pthread_mutex_lock(&l->kv->repl->lock);
@@ -139,6 +169,10 @@ static int handshake(rkv_link *l, const rkv_msg *m)
 int rkv_link_on_frame(rkv_link *l, const uint8_t *frame, size_t size,
                       const uint8_t *payload, size_t len)
 {
+    if (l->authed && l->peer && rkv_fo_msg_is_failover(payload, len)) {
+        rkv_fonode_on_frame(l, payload, len);
+        return l->closing ? 1 : 0;
+    }
     rkv_msg m;
     int rc = rkv_msg_decode_with(&l->dec, payload, len, &m);
     if (rc == REPLKV_EVERSION) {
@@ -162,6 +196,14 @@ int rkv_link_on_frame(rkv_link *l, const uint8_t *frame, size_t size,
     }
     if (m.type == RKV_MSG_PING_LINK)
         return 0;
+    if (l->peer) {
+        rkv_link_close(l, REPLKV_LOG_WARNING, "%s on a failover link",
+                       rkv_msg_name(m.type));
+        return 1;
+    }
+    if (!l->outgoing && l->kv->fon != NULL && l->kv->cfg.witness)
+        return refuse(l, REPLKV_ENOTSUP, "this node is a witness: it holds "
+                                         "no data to replicate");
     if (l->outgoing)
         return rkv_replica_on_frame(l, &m, frame, size);
     return rkv_primary_on_msg(l, &m);

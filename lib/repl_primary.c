@@ -272,5 +272,7 @@ void rkv_primary_cron(replkv_t *kv, uint64_t now_ms)
             good++;
         rkv_primary_pump(l);
     }
+    if (atomic_load(&r->acks_ignored))
+        good = 0; /* failover: this primary may have been replaced */
     atomic_store_explicit(&kv->good_replicas, good, memory_order_relaxed);
 }

@@ -340,6 +340,16 @@ void rkv_replica_flush_applied(rkv_link *l)
 
 static void send_ack(rkv_link *l, int64_t off)
 {
+    if (atomic_load(&l->kv->repl->acks_off)) {
+        /* Failover: this replica must not count towards a primary that
+         * may have been replaced; a PING keeps the link alive. */
+        rkv_msg p = {.type = RKV_MSG_PING_LINK};
+        p.ping.unix_ms = rkv_now_ms();
+        rkv_link_send(l, &p);
+        l->acked_sent = off;
+        l->last_ack_ms = rkv_mono_ms();
+        return;
+    }
     rkv_msg a = {.type = RKV_MSG_ACK};
     a.ack.offset = off;
     rkv_link_send(l, &a);

@@ -84,6 +84,7 @@ static inline int rkv_msg_is_record(unsigned type)
 
 /* HELLO flags; unknown bits are ignored by the receiver. */
 #define RKV_HELLO_WITNESS 0x1u /* sender votes and monitors, holds no data */
+#define RKV_HELLO_PEER 0x2u    /* a failover link, not a replica's */
 
 /* A byte range. In a decoded message it points into the payload. */
 typedef struct rkv_bytes {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "failover_node.h"
 #include "journal.h"
 #include "repl.h"
 
@@ -59,16 +60,31 @@ void rkv_link_close(rkv_link *l, replkv_log_level lvl, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
-    rkv_log(kv, lvl, "replication: link %s %s:%d closed: %s",
-            l->outgoing ? "to primary" : "from replica", l->addr, l->port,
-            reason);
-    if (l->outgoing)
+    if (l->peer) {
+        /* Failover links come and go with their peers: verbose only. */
+        rkv_log(kv, lvl < REPLKV_LOG_NOTICE ? lvl : REPLKV_LOG_VERBOSE,
+                "failover: link %s peer %s:%d closed: %s",
+                l->outgoing ? "to" : "from", l->addr, l->port, reason);
+    } else {
+        rkv_log(kv, lvl, "replication: link %s %s:%d closed: %s",
+                l->outgoing ? "to primary" : "from replica", l->addr,
+                l->port, reason);
+    }
+    bool repl_out = l->outgoing && !l->peer;
+    if (repl_out)
         rkv_replica_flush_applied(l); /* what was applied stays counted */
-    bool was_loading = l->outgoing && (l->state == LINK_LOADING ||
-                                       l->state == LINK_LOADING_TAIL);
+    bool was_loading = repl_out && (l->state == LINK_LOADING ||
+                                    l->state == LINK_LOADING_TAIL);
     l->closing = true;
     pthread_mutex_lock(&r->lock);
-    if (l->outgoing) {
+    if (l->peer) {
+        for (rkv_link **pp = &r->peer_links; *pp; pp = &(*pp)->next) {
+            if (*pp == l) {
+                *pp = l->next;
+                break;
+            }
+        }
+    } else if (l->outgoing) {
         if (r->primary == l)
             r->primary = NULL;
         r->link_up = false;
@@ -86,7 +102,9 @@ void rkv_link_close(rkv_link *l, replkv_log_level lvl, const char *fmt, ...)
     l->next = r->zombies;
     r->zombies = l;
     rkv_replica_drop_load(l);
-    if (l->outgoing) {
+    if (l->peer && l->outgoing)
+        rkv_fonode_link_closed(l);
+    if (repl_out) {
         if (was_loading && ++r->full_sync_failures > 1)
             rkv_log(kv, REPLKV_LOG_WARNING,
                     "replication: %u full resyncs failed in a row; backing "
@@ -126,7 +144,7 @@ static void on_written(uv_write_t *req, int status)
                        uv_strerror(status));
         return;
     }
-    if (!l->outgoing &&
+    if (!l->outgoing && !l->peer &&
         (l->state == LINK_SNAPSHOT || l->state == LINK_STREAMING))
         rkv_primary_pump(l);
 }
@@ -206,9 +224,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         return;
     l->rbuf.len += (size_t)n;
     l->last_rx_ms = rkv_mono_ms();
+    bool repl_out = l->outgoing && !l->peer;
     pthread_mutex_lock(&kv->repl->lock);
     kv->repl->bytes_received += (uint64_t)n;
-    if (l->outgoing)
+    if (repl_out)
         kv->repl->primary_last_io_ms = l->last_rx_ms;
     pthread_mutex_unlock(&kv->repl->lock);
     size_t pos = 0;
@@ -230,10 +249,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     if (l->closing)
         return;
-    if (l->outgoing)
+    if (repl_out)
         rkv_replica_flush_applied(l);
     rkv_buf_consume(&l->rbuf, pos);
-    if (l->outgoing) {
+    if (repl_out) {
         rkv_replica_after_read(l);
         /* Our own replicas (chained) get what we just applied. */
         rkv_link *next;
@@ -347,32 +366,69 @@ static void on_connected(uv_connect_t *req, int status)
 {
     rkv_link *l = req->data;
     replkv_t *kv = l->kv;
-    kv->repl->connecting = false;
+    if (!l->peer)
+        kv->repl->connecting = false;
     if (l->closing)
         return;
     if (status < 0) {
-        rkv_link_close(l, REPLKV_LOG_NOTICE, "connect failed: %s",
-                       uv_strerror(status));
+        rkv_link_close(l, l->peer ? REPLKV_LOG_VERBOSE : REPLKV_LOG_NOTICE,
+                       "connect failed: %s", uv_strerror(status));
         return;
     }
     uv_tcp_nodelay(&l->tcp, 1);
-    rkv_log(kv, REPLKV_LOG_NOTICE, "replication: connected to primary %s:%d",
-            l->addr, l->port);
+    if (l->peer)
+        rkv_log(kv, REPLKV_LOG_VERBOSE, "failover: connected to peer %s:%d",
+                l->addr, l->port);
+    else
+        rkv_log(kv, REPLKV_LOG_NOTICE,
+                "replication: connected to primary %s:%d", l->addr, l->port);
     l->last_rx_ms = rkv_mono_ms();
     uv_read_start((uv_stream_t *)&l->tcp, on_alloc, on_read);
     rkv_link_start(l);
 }
 
+/* Starts connecting l (registered by the caller) to host:port; on failure
+ * the link is closed (which schedules what its kind needs). */
+static void link_connect(rkv_link *l, const char *host, int port)
+{
+    struct sockaddr_storage ss;
+    if (resolve(host, port, &ss) != 0) {
+        rkv_link_close(l, REPLKV_LOG_WARNING, "cannot resolve '%s'", host);
+        return;
+    }
+    const char *src = l->kv->cfg.bind_source_addr;
+    struct sockaddr_storage from;
+    if (src[0] != '\0' &&
+        (resolve(src, 0, &from) != 0 ||
+         uv_tcp_bind(&l->tcp, (struct sockaddr *)&from, 0) != 0)) {
+        rkv_link_close(l, REPLKV_LOG_WARNING,
+                       "bind-source-addr: cannot bind to '%s'", src);
+        return;
+    }
+    l->creq.data = l;
+    if (!l->peer)
+        l->kv->repl->connecting = true;
+    int rc = uv_tcp_connect(&l->creq, &l->tcp, (struct sockaddr *)&ss,
+                            on_connected);
+    if (rc != 0) {
+        if (!l->peer)
+            l->kv->repl->connecting = false;
+        rkv_link_close(l, REPLKV_LOG_WARNING, "connect failed: %s",
+                       uv_strerror(rc));
+    }
+}
+
 void rkv_transport_connect(replkv_t *kv)
 {
     rkv_repl *r = kv->repl;
-    if (r->stopping || r->primary != NULL ||
+    if (r->stopping || r->primary != NULL || r->detached ||
         rkv_mode(kv) != RKV_MODE_REPLICA)
         return;
     char host[256];
     int port;
     rkv_repl_primary_addr(kv, host, sizeof host, &port);
-    struct sockaddr_storage ss;
+    if (port == 0)
+        return; /* failover: no primary known yet */
     rkv_link *l = link_new(kv, true);
     if (l == NULL)
         return;
@@ -381,19 +437,26 @@ void rkv_transport_connect(replkv_t *kv)
     pthread_mutex_lock(&r->lock);
     r->primary = l;
     pthread_mutex_unlock(&r->lock);
-    if (resolve(host, port, &ss) != 0) {
-        rkv_link_close(l, REPLKV_LOG_WARNING, "cannot resolve '%s'", host);
-        return;
-    }
-    l->creq.data = l;
-    r->connecting = true;
-    int rc = uv_tcp_connect(&l->creq, &l->tcp, (struct sockaddr *)&ss,
-                            on_connected);
-    if (rc != 0) {
-        r->connecting = false;
-        rkv_link_close(l, REPLKV_LOG_WARNING, "connect failed: %s",
-                       uv_strerror(rc));
-    }
+    link_connect(l, host, port);
+}
+
+rkv_link *rkv_transport_connect_peer(replkv_t *kv, const char *host, int port)
+{
+    rkv_repl *r = kv->repl;
+    if (r->stopping)
+        return NULL;
+    rkv_link *l = link_new(kv, true);
+    if (l == NULL)
+        return NULL;
+    l->peer = true;
+    snprintf(l->addr, sizeof l->addr, "%s", host);
+    l->port = port;
+    pthread_mutex_lock(&r->lock);
+    l->next = r->peer_links;
+    r->peer_links = l;
+    pthread_mutex_unlock(&r->lock);
+    link_connect(l, host, port);
+    return l->closing ? NULL : l;
 }
 
 static void on_reconnect(uv_timer_t *t)
@@ -404,7 +467,7 @@ static void on_reconnect(uv_timer_t *t)
 void rkv_transport_schedule_reconnect(replkv_t *kv)
 {
     rkv_repl *r = kv->repl;
-    if (r->stopping || rkv_mode(kv) != RKV_MODE_REPLICA)
+    if (r->stopping || r->detached || rkv_mode(kv) != RKV_MODE_REPLICA)
         return;
     unsigned b = r->backoff_ms ? r->backoff_ms : RKV_BACKOFF_MIN_MS;
     /* Jitter: somewhere in [b/2, b], so replicas of a restarted primary do

@@ -1,6 +1,7 @@
 /*
  * fuzz_state.c - libFuzzer target for the node state file decoder
- * (lib/persist_state.h, rkv_state_decode), a pure function over the bytes.
+ * (lib/persist_state.h, rkv_state_decode, versions 1 and 2), a pure
+ * function over the bytes.
  * Whatever decodes must encode again (rkv_state_encode) and decode to the
  * same state, and the re-encoded image must be stable. Each input is
  * decoded as it is and with its length and checksum fixed up
@@ -17,8 +18,37 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static int fo_eq(const rkv_fo_state *a, const rkv_fo_state *b)
+{
+    if (a->current_epoch != b->current_epoch ||
+        a->voted_epoch != b->voted_epoch ||
+        strcmp(a->voted_for, b->voted_for) != 0 ||
+        a->config_epoch != b->config_epoch ||
+        strcmp(a->primary, b->primary) != 0 ||
+        strcmp(a->primary_addr.host, b->primary_addr.host) != 0 ||
+        a->primary_addr.port != b->primary_addr.port ||
+        strcmp(a->leader, b->leader) != 0 ||
+        a->promo_offset != b->promo_offset || a->hist_epoch != b->hist_epoch ||
+        a->fresh != b->fresh || a->npeers != b->npeers ||
+        a->nforgot != b->nforgot)
+        return 0;
+    for (unsigned i = 0; i < a->npeers; i++)
+        if (strcmp(a->peers[i].id, b->peers[i].id) != 0 ||
+            strcmp(a->peers[i].addr.host, b->peers[i].addr.host) != 0 ||
+            a->peers[i].addr.port != b->peers[i].addr.port ||
+            a->peers[i].flags != b->peers[i].flags)
+            return 0;
+    for (unsigned i = 0; i < a->nforgot; i++)
+        if (strcmp(a->forgot[i].id, b->forgot[i].id) != 0 ||
+            a->forgot[i].epoch != b->forgot[i].epoch)
+            return 0;
+    return 1;
+}
+
 static int state_eq(const rkv_node_state *a, const rkv_node_state *b)
 {
+    if (a->has_fo != b->has_fo || (a->has_fo && !fo_eq(&a->fo, &b->fo)))
+        return 0;
     if (strcmp(a->node_id, b->node_id) != 0 || a->epoch != b->epoch ||
         a->vote_epoch != b->vote_epoch ||
         strcmp(a->vote_for, b->vote_for) != 0 || a->npeers != b->npeers)
@@ -36,11 +66,13 @@ static void decode_one(const uint8_t *copy, size_t size)
     rkv_node_state st;
     int rc = rkv_state_decode(copy, size, "fuzz.state", &st);
     if (rc != 0) {
-        if (st.npeers != 0 || st.peers != NULL)
+        if (st.npeers != 0 || st.peers != NULL || st.has_fo)
             abort(); /* "on error *st is empty" */
         return;
     }
-    if (strlen(st.node_id) != RKV_ID_LEN || st.npeers > RKV_STATE_MAX_PEERS)
+    if (strlen(st.node_id) != RKV_ID_LEN || st.npeers > RKV_STATE_MAX_PEERS ||
+        st.fo.npeers > RKV_FO_MAX_NODES - 1 ||
+        st.fo.nforgot > RKV_FO_MAX_FORGOT)
         abort();
 
     rkv_buf b1, b2;

@@ -414,6 +414,51 @@ static void gen_state(void)
         }
         rkv_buf_free(&b);
     }
+    /* Version 2: with the failover state, one with something in every
+     * field (a peer known only by id, a witness, a tombstone) and one
+     * that is all defaults. */
+    for (int full = 1; full >= 0; full--) {
+        rkv_node_state st;
+        memset(&st, 0, sizeof st);
+        strcpy(st.node_id, RID);
+        st.has_fo = true;
+        rkv_fo_state *fo = &st.fo;
+        if (full) {
+            fo->current_epoch = 12;
+            fo->voted_epoch = 11;
+            strcpy(fo->voted_for, RID2);
+            fo->config_epoch = 10;
+            strcpy(fo->primary, RID2);
+            strcpy(fo->primary_addr.host, "replica.example.net");
+            fo->primary_addr.port = 16381;
+            strcpy(fo->leader, RID2);
+            fo->promo_offset = 4096;
+            fo->hist_epoch = 10;
+            fo->npeers = 3;
+            for (unsigned i = 0; i < 3; i++) {
+                strcpy(fo->peers[i].id, peers[i].id);
+                strcpy(fo->peers[i].addr.host, peers[i].host);
+                fo->peers[i].addr.port = peers[i].port;
+            }
+            fo->peers[1].addr.host[0] = '\0';
+            fo->peers[2].flags = RKV_FO_F_WITNESS;
+            fo->nforgot = 1;
+            strcpy(fo->forgot[0].id,
+                   "00000000000000000000000000000000000000ee");
+            fo->forgot[0].epoch = 9;
+        } else {
+            fo->fresh = true;
+        }
+        rkv_buf b;
+        rkv_buf_init(&b);
+        int rc = rkv_state_encode(&st, &b);
+        if (rc != 0)
+            die("rkv_state_encode v2", rc);
+        put("state", full ? "state-v2-fo" : "state-v2-fo-fresh", b.data, b.len);
+        if (full)
+            put("state", "state-v2-truncated", b.data, b.len - 9);
+        rkv_buf_free(&b);
+    }
 }
 
 static void gen_resp(void)

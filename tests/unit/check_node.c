@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "replkv.h"
+#include "testnet.h"
 
 #define S(str) (str), strlen(str)
 
@@ -23,12 +24,6 @@ static replkv_t *open_with(const char *const *kvs)
     ck_assert_int_eq(replkv_open(o, &kv), 0);
     replkv_opts_free(o);
     return kv;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
 }
 
 /* The value of key as a C string ("" if missing), for short asserts. */
@@ -272,7 +267,7 @@ START_TEST(expiry)
     /* Lazy expiry: a short TTL hides the key once passed. */
     ck_assert_int_eq(replkv_set(kv, S("short"), S("v"), 30, 0), 1);
     ck_assert_int_eq(replkv_exists(kv, S("short")), 1);
-    sleep_ms(60);
+    test_sleep_ms(60);
     ck_assert_int_eq(replkv_exists(kv, S("short")), 0);
 
     /* Active expiry removes keys nobody touches. */
@@ -283,7 +278,7 @@ START_TEST(expiry)
     }
     ck_assert_int_eq(replkv_set(kv, S("stays"), S("v"), 0, 0), 1);
     for (int i = 0; i < 200 && count_of(kv) > 1; i++)
-        sleep_ms(10);
+        test_sleep_ms(10);
     ck_assert_uint_eq(count_of(kv), 1);
     char *info;
     ck_assert_int_eq(replkv_info(kv, "stats", &info), 0);

@@ -4,7 +4,8 @@
  * always; a torn tail cut and logged; mid-file damage refused; snapshots;
  * a damaged state file; a bad dir; a replica that restarts and resumes with
  * a partial resync; a failing disk (through the test-only file hook) that
- * refuses writes and then recovers.
+ * refuses writes and then recovers; the failover state saved and given
+ * back after a restart.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -23,15 +24,12 @@
 #include <unistd.h>
 
 #include "persist_node.h"
+#include "persist_state.h"
+#include "repl.h"
 #include "replkv.h"
+#include "testnet.h"
 
 #define S(str) (str), strlen(str)
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
 
 /* ------------------------------------------------------------ temp dirs */
 
@@ -353,7 +351,7 @@ START_TEST(background_flush)
         ck_assert_int_eq(rkv_pnode_aof_stats(kv, &st), 0);
         durable = st.durable == st.end;
         if (!durable)
-            sleep_ms(10);
+            test_sleep_ms(10);
     }
     ck_assert(durable);
     ck_assert_uint_le(atomic_load(&f.fsyncs), 3);
@@ -370,7 +368,7 @@ START_TEST(background_flush)
         ck_assert_int_eq(rkv_pnode_aof_stats(kv, &st), 0);
         written = st.written == st.end;
         if (!written)
-            sleep_ms(10);
+            test_sleep_ms(10);
     }
     ck_assert(written);
     ck_assert_uint_eq(atomic_load(&f.fsyncs), 0);
@@ -490,7 +488,7 @@ START_TEST(auto_snapshot)
         done = strstr(text, "rdb_saves:0") == NULL;
         replkv_free(text);
         if (!done)
-            sleep_ms(10);
+            test_sleep_ms(10);
     }
     ck_assert(done);
     unsigned char d1[16], d2[16];
@@ -541,7 +539,7 @@ START_TEST(snapshot_under_writes)
     }
     for (int i = 0; i < 5; i++) {
         ck_assert_int_eq(replkv_snapshot(kv), 0);
-        sleep_ms(20);
+        test_sleep_ms(20);
     }
     atomic_store(&stop, 1);
     for (int i = 0; i < N; i++)
@@ -621,7 +619,7 @@ START_TEST(disk_failure)
     for (int t = 0; t < 300 && rc != 1; t++) {
         rc = replkv_set(kv, S("y"), S("2"), 0, 0);
         if (rc != 1)
-            sleep_ms(10);
+            test_sleep_ms(10);
     }
     ck_assert_int_eq(rc, 1);
     rkv_pnode_set_fs_hook(kv, NULL, NULL);
@@ -636,19 +634,6 @@ END_TEST
 
 /* ------------------------------------------------------------ replica */
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    getsockname(fd, (struct sockaddr *)&a, &len);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static bool caught_up(replkv_t *p, replkv_t *r, long ms)
 {
     for (long t = 0; t < ms; t += 10) {
@@ -656,7 +641,7 @@ static bool caught_up(replkv_t *p, replkv_t *r, long ms)
         if (b.link_up && a.offset == b.offset &&
             strcmp(a.replid, b.replid) == 0)
             return true;
-        sleep_ms(10);
+        test_sleep_ms(10);
     }
     return false;
 }
@@ -664,7 +649,7 @@ static bool caught_up(replkv_t *p, replkv_t *r, long ms)
 START_TEST(replica_restart_partial)
 {
     make_tmp();
-    int pp = free_port();
+    int pp = test_free_port();
     char port[16], addr[64];
     snprintf(port, sizeof port, "%d", pp);
     snprintf(addr, sizeof addr, "127.0.0.1 %d", pp);
@@ -704,7 +689,7 @@ static int fail_open_hook(void *ud, rkv_fs_op op, const char *path)
 START_TEST(replica_full_resync_save_fails)
 {
     make_tmp();
-    int pp = free_port();
+    int pp = test_free_port();
     char port[16];
     snprintf(port, sizeof port, "%d", pp);
     const char *pk[] = {"port", port, NULL};
@@ -720,7 +705,7 @@ START_TEST(replica_full_resync_save_fails)
     for (int t = 0; t < 500 && !failed; t++) {
         failed = log_has("cannot save the data received");
         if (!failed)
-            sleep_ms(10);
+            test_sleep_ms(10);
     }
     ck_assert(failed);
     ck_assert(!info_of(r).link_up);
@@ -756,7 +741,7 @@ END_TEST
 START_TEST(promoted_after_failed_save)
 {
     make_tmp();
-    int pp = free_port();
+    int pp = test_free_port();
     char port[16];
     snprintf(port, sizeof port, "%d", pp);
     const char *pk[] = {"port", port, NULL};
@@ -772,7 +757,7 @@ START_TEST(promoted_after_failed_save)
     for (int t = 0; t < 500 && !failed; t++) {
         failed = log_has("cannot save the data received");
         if (!failed)
-            sleep_ms(10);
+            test_sleep_ms(10);
     }
     ck_assert(failed);
     replkv_close(p);
@@ -784,7 +769,7 @@ START_TEST(promoted_after_failed_save)
     for (int t = 0; t < 1000 && rc != 1; t++) {
         rc = replkv_set(r, S("new"), S("1"), 0, 0);
         if (rc != 1)
-            sleep_ms(10);
+            test_sleep_ms(10);
     }
     ck_assert_int_eq(rc, 1);
     ck_assert(log_has("new append-only file"));
@@ -797,6 +782,115 @@ START_TEST(promoted_after_failed_save)
     ck_assert(has_key(r, "new"));
     ck_assert(has_key(r, "old9"));
     replkv_close(r);
+}
+END_TEST
+
+/* A failover state with something in every field. */
+static void fo_sample(rkv_fo_state *fo, uint64_t epoch)
+{
+    memset(fo, 0, sizeof *fo);
+    fo->current_epoch = epoch;
+    fo->voted_epoch = epoch - 1;
+    strcpy(fo->voted_for, "00000000000000000000000000000000000000b2");
+    fo->config_epoch = epoch - 2;
+    strcpy(fo->primary, "00000000000000000000000000000000000000b1");
+    strcpy(fo->primary_addr.host, "primary.example");
+    fo->primary_addr.port = 6379;
+    strcpy(fo->leader, "00000000000000000000000000000000000000b2");
+    fo->promo_offset = 123456;
+    fo->hist_epoch = epoch - 2;
+    fo->fresh = true;
+    fo->npeers = 3;
+    for (unsigned i = 0; i < 3; i++) {
+        snprintf(fo->peers[i].id, sizeof fo->peers[i].id, "%040x", 0xb1 + i);
+        snprintf(fo->peers[i].addr.host, sizeof fo->peers[i].addr.host,
+                 "10.0.0.%u", i + 1);
+        fo->peers[i].addr.port = (uint16_t)(6379 + i);
+    }
+    fo->peers[2].flags = RKV_FO_F_WITNESS;
+    fo->nforgot = 1;
+    strcpy(fo->forgot[0].id, "00000000000000000000000000000000000000dd");
+    fo->forgot[0].epoch = 3;
+}
+
+/* Equal failover states encode to the same bytes (check_persist_state
+ * shows the encoding covers every field). */
+static void expect_same_fo(const rkv_fo_state *a, const rkv_fo_state *b)
+{
+    rkv_node_state sa, sb;
+    memset(&sa, 0, sizeof sa);
+    memset(&sb, 0, sizeof sb);
+    strcpy(sa.node_id, "00000000000000000000000000000000000000aa");
+    strcpy(sb.node_id, sa.node_id);
+    sa.has_fo = sb.has_fo = true;
+    sa.fo = *a;
+    sb.fo = *b;
+    rkv_buf ba, bb;
+    rkv_buf_init(&ba);
+    rkv_buf_init(&bb);
+    ck_assert_int_eq(rkv_state_encode(&sa, &ba), 0);
+    ck_assert_int_eq(rkv_state_encode(&sb, &bb), 0);
+    ck_assert_uint_eq(ba.len, bb.len);
+    ck_assert_mem_eq(ba.data, bb.data, ba.len);
+    rkv_buf_free(&ba);
+    rkv_buf_free(&bb);
+}
+
+START_TEST(failover_state)
+{
+    make_tmp();
+    rkv_fo_state fo, next, got;
+    fo_sample(&fo, 10);
+    fo_sample(&next, 11);
+    /* Persistence off: nothing to give back, saving is a no-op. */
+    replkv_t *kv;
+    ck_assert_int_eq(try_open(NULL, NULL, &kv), 0);
+    ck_assert_int_eq(rkv_pnode_load_fo(kv, &got), 0);
+    ck_assert_int_eq(rkv_pnode_save_fo(kv, &fo), 0);
+    replkv_close(kv);
+
+    /* A new node's file has none; after a save it has. */
+    kv = open_ok(NULL);
+    char id[RKV_ID_LEN + 1];
+    memcpy(id, kv->repl->node_id, sizeof id);
+    ck_assert_int_eq(rkv_pnode_load_fo(kv, &got), 0);
+    ck_assert_int_eq(rkv_pnode_save_fo(kv, &fo), 0);
+    ck_assert_int_eq(rkv_pnode_load_fo(kv, &got), 1);
+    expect_same_fo(&fo, &got);
+    replkv_close(kv);
+
+    /* Restart: the same id and state, read once at open. */
+    log_reset();
+    kv = open_ok(NULL);
+    ck_assert_str_eq(kv->repl->node_id, id);
+    ck_assert(log_has("failover state: yes"));
+    memset(&got, 0, sizeof got);
+    ck_assert_int_eq(rkv_pnode_load_fo(kv, &got), 1);
+    expect_same_fo(&fo, &got);
+
+    /* Refused: a state the format does not allow, a failing disk. The
+     * file, and what load_fo gives, stay the old state. */
+    rkv_fo_state bad = next;
+    bad.voted_for[0] = '\0';
+    ck_assert_int_eq(rkv_pnode_save_fo(kv, &bad), REPLKV_EINVAL);
+    ck_assert_ptr_nonnull(strstr(replkv_last_error(), "fo.voted_for"));
+    rkv_pnode_set_fs_hook(kv, fail_open_hook, (void *)"node.state.tmp");
+    ck_assert_int_eq(rkv_pnode_save_fo(kv, &next), REPLKV_EIO);
+    ck_assert_ptr_nonnull(strstr(replkv_last_error(), "node.state"));
+    ck_assert(log_has("cannot save the failover state (epoch 11"));
+    rkv_pnode_set_fs_hook(kv, NULL, NULL);
+    ck_assert_int_eq(rkv_pnode_load_fo(kv, &got), 1);
+    expect_same_fo(&fo, &got);
+    replkv_close(kv);
+    kv = open_ok(NULL);
+    ck_assert_int_eq(rkv_pnode_load_fo(kv, &got), 1);
+    expect_same_fo(&fo, &got);
+    ck_assert_int_eq(rkv_pnode_save_fo(kv, &next), 0);
+    replkv_close(kv);
+    kv = open_ok(NULL);
+    ck_assert_int_eq(rkv_pnode_load_fo(kv, &got), 1);
+    expect_same_fo(&next, &got);
+    replkv_close(kv);
 }
 END_TEST
 
@@ -821,6 +915,7 @@ static Suite *persist_node_suite(void)
     tcase_add_test(tc, replica_restart_partial);
     tcase_add_test(tc, replica_full_resync_save_fails);
     tcase_add_test(tc, promoted_after_failed_save);
+    tcase_add_test(tc, failover_state);
     suite_add_tcase(s, tc);
     return s;
 }

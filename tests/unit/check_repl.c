@@ -20,28 +20,9 @@
 #include <xxhash.h>
 
 #include "replkv.h"
+#include "testnet.h"
 
 #define S(str) (str), strlen(str)
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
-/* A port that was free a moment ago (bind to 0, read it back). */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    getsockname(fd, (struct sockaddr *)&a, &len);
-    close(fd);
-    return ntohs(a.sin_port);
-}
 
 /* Captured log lines, for asserting on logged reasons. */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -131,7 +112,7 @@ static bool caught_up(replkv_t *p, replkv_t *r, long ms)
         if (b.link_up && a.offset == b.offset &&
             strcmp(a.replid, b.replid) == 0)
             return true;
-        sleep_ms(10);
+        test_sleep_ms(10);
     }
     return false;
 }
@@ -155,7 +136,7 @@ static uint64_t count_of(replkv_t *kv)
 
 START_TEST(stream_100k)
 {
-    int pp = free_port();
+    int pp = test_free_port();
     replkv_t *p = node(pp, NULL);
     replkv_t *r = replica_of(pp, 0, NULL);
     ck_assert_int_eq(replkv_role(p), REPLKV_ROLE_PRIMARY);
@@ -230,7 +211,7 @@ END_TEST
 
 START_TEST(replica_is_read_only)
 {
-    int pp = free_port();
+    int pp = test_free_port();
     replkv_t *p = node(pp, NULL);
     replkv_t *r = replica_of(pp, 0, NULL);
     ck_assert_int_eq(replkv_set(r, S("k"), S("v"), 0, 0), REPLKV_EREADONLY);
@@ -259,16 +240,16 @@ END_TEST
 START_TEST(wrong_secret_refused)
 {
     log_reset();
-    int pp = free_port();
+    int pp = test_free_port();
     const char *ps[] = {"requirepass", "right", NULL};
     replkv_t *p = node(pp, ps);
     ck_assert_int_eq(replkv_set(p, S("k"), S("v"), 0, 0), 1);
     const char *rs[] = {"masterauth", "wrong", NULL};
     replkv_t *r = replica_of(pp, 0, rs);
     for (int i = 0; i < 200 && !log_has("authentication failed"); i++)
-        sleep_ms(10);
+        test_sleep_ms(10);
     ck_assert(log_has("authentication failed"));
-    sleep_ms(200);
+    test_sleep_ms(200);
     ck_assert_uint_eq(count_of(r), 0);
     ck_assert(!info_of(r).link_up);
     /* The right secret, set at runtime, lets it in on the next attempt. */
@@ -282,7 +263,7 @@ END_TEST
 
 START_TEST(wait_semantics)
 {
-    int pp = free_port();
+    int pp = test_free_port();
     replkv_t *p = node(pp, NULL);
     /* No replicas: nothing acks. */
     ck_assert_int_eq(replkv_set(p, S("a"), S("1"), 0, 0), 1);
@@ -309,7 +290,7 @@ END_TEST
 
 START_TEST(min_replicas)
 {
-    int pp = free_port();
+    int pp = test_free_port();
     const char *o[] = {"min-replicas-to-write", "1", NULL};
     replkv_t *p = node(pp, o);
     ck_assert_int_eq(replkv_set(p, S("k"), S("v"), 0, 0), REPLKV_ENOREPLICAS);
@@ -319,7 +300,7 @@ START_TEST(min_replicas)
     for (int i = 0; i < 1000 && rc == REPLKV_ENOREPLICAS; i++) {
         rc = replkv_set(p, S("k"), S("v"), 0, 0);
         if (rc == REPLKV_ENOREPLICAS)
-            sleep_ms(10);
+            test_sleep_ms(10);
     }
     ck_assert_int_eq(rc, 1);
     /* The replica goes away: after min-replicas-max-lag writes stop. */
@@ -327,7 +308,7 @@ START_TEST(min_replicas)
     replkv_close(r);
     for (int i = 0; i < 500 && rc != REPLKV_ENOREPLICAS; i++) {
         rc = replkv_set(p, S("k"), S("v"), 0, 0);
-        sleep_ms(10);
+        test_sleep_ms(10);
     }
     ck_assert_int_eq(rc, REPLKV_ENOREPLICAS);
     replkv_close(p);
@@ -336,7 +317,7 @@ END_TEST
 
 START_TEST(read_your_writes)
 {
-    int pp = free_port();
+    int pp = test_free_port();
     replkv_t *p = node(pp, NULL);
     replkv_t *r = replica_of(pp, 0, NULL);
     ck_assert(caught_up(p, r, 10000));
@@ -374,7 +355,7 @@ static void on_role(replkv_t *kv, const replkv_role_event *ev, void *ud)
 
 START_TEST(promotion_partial_resync)
 {
-    int pp = free_port(), p1 = free_port(), p2 = free_port();
+    int pp = test_free_port(), p1 = test_free_port(), p2 = test_free_port();
     replkv_t *p = node(pp, NULL);
     char addr[64];
     snprintf(addr, sizeof addr, "127.0.0.1 %d", pp);
@@ -422,7 +403,7 @@ END_TEST
 
 START_TEST(full_resync_when_backlog_too_small)
 {
-    int pp = free_port();
+    int pp = test_free_port();
     const char *o[] = {"repl-backlog-size", "16kb", NULL};
     replkv_t *p = node(pp, o);
     replkv_t *r = replica_of(pp, 0, NULL);
@@ -431,9 +412,9 @@ START_TEST(full_resync_when_backlog_too_small)
     ck_assert_uint_eq(info_of(p).sync_full, 1);
     /* Point the replica away, write more than the backlog holds, point it
      * back: its offset is gone from the backlog. */
-    ck_assert_int_eq(replkv_replicaof(r, "127.0.0.1", free_port()), 0);
+    ck_assert_int_eq(replkv_replicaof(r, "127.0.0.1", test_free_port()), 0);
     for (int i = 0; i < 5000 && info_of(p).connected_replicas > 0; i++)
-        sleep_ms(2);
+        test_sleep_ms(2);
     for (int i = 0; i < 2000; i++) {
         char k[16];
         snprintf(k, sizeof k, "k%d", i);
@@ -453,14 +434,14 @@ END_TEST
 
 START_TEST(partial_resync_after_link_drop)
 {
-    int pp = free_port();
+    int pp = test_free_port();
     replkv_t *p = node(pp, NULL);
     replkv_t *r = replica_of(pp, 0, NULL);
     ck_assert_int_eq(replkv_set(p, S("a"), S("1"), 0, 0), 1);
     ck_assert(caught_up(p, r, 10000));
-    ck_assert_int_eq(replkv_replicaof(r, "127.0.0.1", free_port()), 0);
+    ck_assert_int_eq(replkv_replicaof(r, "127.0.0.1", test_free_port()), 0);
     for (int i = 0; i < 5000 && info_of(p).connected_replicas > 0; i++)
-        sleep_ms(2);
+        test_sleep_ms(2);
     for (int i = 0; i < 500; i++) {
         char k[16];
         snprintf(k, sizeof k, "k%d", i);
@@ -480,7 +461,7 @@ END_TEST
 
 START_TEST(chained_replica)
 {
-    int pp = free_port(), p1 = free_port();
+    int pp = test_free_port(), p1 = test_free_port();
     replkv_t *p = node(pp, NULL);
     replkv_t *r1 = replica_of(pp, p1, NULL);
     replkv_t *r2 = replica_of(p1, 0, NULL);
@@ -502,14 +483,14 @@ END_TEST
  * primary's DEL arrives. */
 START_TEST(replica_expiry_follows_primary)
 {
-    int pp = free_port();
+    int pp = test_free_port();
     replkv_t *p = node(pp, NULL);
     replkv_t *r = replica_of(pp, 0, NULL);
     ck_assert_int_eq(replkv_set(p, S("t"), S("v"), 300, 0), 1);
     ck_assert(caught_up(p, r, 10000));
     ck_assert_int_eq(replkv_exists(r, S("t")), 1);
-    ck_assert_int_eq(replkv_replicaof(r, "127.0.0.1", free_port()), 0);
-    sleep_ms(400);
+    ck_assert_int_eq(replkv_replicaof(r, "127.0.0.1", test_free_port()), 0);
+    test_sleep_ms(400);
     char *text;
     ck_assert_int_eq(replkv_info(r, "replication", &text), 0);
     ck_assert_ptr_nonnull(strstr(text, "master_link_status:down\r\n"));
@@ -587,7 +568,7 @@ static size_t frame(uint8_t *out, const void *payload, uint32_t len,
 START_TEST(hostile_input)
 {
     log_reset();
-    int pp = free_port();
+    int pp = test_free_port();
     replkv_t *p = node(pp, NULL);
     ck_assert_int_eq(replkv_set(p, S("k"), S("v"), 0, 0), 1);
     unsigned char d0[16], d1[16];
@@ -724,14 +705,14 @@ START_TEST(hostile_primary)
     n = set_payload(p, "stream", "2");
     send_frame(fd, p, n, true);
     for (int i = 0; i < 500 && replkv_exists(r, S("stream")) == 0; i++)
-        sleep_ms(10);
+        test_sleep_ms(10);
     ck_assert_int_eq(replkv_exists(r, S("snap")), 1);
     ck_assert_int_eq(replkv_exists(r, S("stream")), 1);
     ck_assert_int_eq(info_of(r).offset, 12 + (int64_t)n);
     n = set_payload(p, "evil", "3");
     send_frame(fd, p, n, false);
     for (int i = 0; i < 500 && !log_has("checksum"); i++)
-        sleep_ms(10);
+        test_sleep_ms(10);
     ck_assert(log_has("checksum"));
     ck_assert_int_eq(replkv_exists(r, S("evil")), 0);
     ck_assert_uint_eq(count_of(r), 2);
@@ -747,7 +728,7 @@ END_TEST
 START_TEST(slow_replica_dropped)
 {
     log_reset();
-    int pp = free_port();
+    int pp = test_free_port();
     const char *o[] = {"repl-backlog-size", "64kb", NULL};
     replkv_t *p = node(pp, o);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -783,7 +764,7 @@ START_TEST(slow_replica_dropped)
     pl[n++] = 0;
     send_frame(fd, pl, n, true);
     for (int i = 0; i < 500 && info_of(p).connected_replicas == 0; i++)
-        sleep_ms(10);
+        test_sleep_ms(10);
     char v[200];
     memset(v, 'x', sizeof v);
     for (int i = 0; i < 200000 && !log_has("cannot keep up"); i++) {
@@ -792,10 +773,10 @@ START_TEST(slow_replica_dropped)
         ck_assert_int_eq(replkv_set(p, S(k), v, sizeof v, 0, 0), 1);
     }
     for (int i = 0; i < 500 && !log_has("cannot keep up"); i++)
-        sleep_ms(10);
+        test_sleep_ms(10);
     ck_assert(log_has("cannot keep up"));
     for (int i = 0; i < 500 && info_of(p).connected_replicas > 0; i++)
-        sleep_ms(10);
+        test_sleep_ms(10);
     ck_assert_int_eq(info_of(p).connected_replicas, 0);
     close(fd);
     replkv_close(p);
@@ -804,7 +785,7 @@ END_TEST
 
 START_TEST(bind_error)
 {
-    int pp = free_port();
+    int pp = test_free_port();
     replkv_t *p = node(pp, NULL);
     replkv_opts *o = replkv_opts_new();
     char port[16];

@@ -1,0 +1,448 @@
+/*
+ * check_failover_node.c - failover wired into real nodes, inside one
+ * process: three nodes (or two and a witness) on 127.0.0.1 with ports the
+ * test finds free, "sentinel monitor" pointing at the first, short
+ * down-after. Closing a node is its crash as far as its peers can tell.
+ * Every wait is a bounded loop.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "replkv.h"
+#include "testnet.h"
+
+#define S(str) (str), strlen(str)
+#define DOWN_AFTER "400"
+
+static void print_log(replkv_t *kv, const replkv_log_event *ev, void *ud)
+{
+    (void)ud;
+    if (getenv("RKV_TEST_LOG"))
+        fprintf(stderr, "[%p] %s\n", (void *)kv, ev->message);
+}
+
+/* Events the callbacks saw, for assertions. */
+static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
+static int role_events, peer_down_events, decisions, vetoes_left;
+static uint64_t last_role_epoch;
+
+static void on_role(replkv_t *kv, const replkv_role_event *ev, void *ud)
+{
+    (void)kv;
+    (void)ud;
+    pthread_mutex_lock(&ev_lock);
+    role_events++;
+    last_role_epoch = ev->epoch;
+    pthread_mutex_unlock(&ev_lock);
+}
+
+static void on_peer(replkv_t *kv, const replkv_peer_event *ev, void *ud)
+{
+    (void)kv;
+    (void)ud;
+    pthread_mutex_lock(&ev_lock);
+    if (ev->state == REPLKV_PEER_SDOWN || ev->state == REPLKV_PEER_ODOWN)
+        peer_down_events++;
+    pthread_mutex_unlock(&ev_lock);
+}
+
+static int on_decision(replkv_t *kv, const replkv_decision_event *ev,
+                       size_t *pick, char *reason, size_t cap, void *ud)
+{
+    (void)kv;
+    (void)ud;
+    (void)pick;
+    pthread_mutex_lock(&ev_lock);
+    decisions++;
+    bool veto = vetoes_left > 0;
+    if (veto)
+        vetoes_left--;
+    pthread_mutex_unlock(&ev_lock);
+    ck_assert_uint_ge(ev->ncandidates, 1);
+    snprintf(reason, cap, "%s", veto ? "test veto" : "test accept");
+    return veto ? REPLKV_VERDICT_VETO : REPLKV_VERDICT_ACCEPT;
+}
+
+typedef struct cluster {
+    int n;
+    int ports[3];
+    replkv_t *kv[3];
+    bool witness[3];
+} cluster;
+
+static replkv_t *open_node(cluster *c, int i, bool decide)
+{
+    replkv_opts *o = replkv_opts_new();
+    char v[128];
+    snprintf(v, sizeof v, "%d", c->ports[i]);
+    ck_assert_int_eq(replkv_opts_set(o, "port", v), 0);
+    snprintf(v, sizeof v, "mymaster 127.0.0.1 %d 2", c->ports[0]);
+    ck_assert_int_eq(replkv_opts_set(o, "sentinel monitor", v), 0);
+    ck_assert_int_eq(replkv_opts_set(o, "sentinel down-after-milliseconds",
+                                     "mymaster " DOWN_AFTER),
+                     0);
+    ck_assert_int_eq(replkv_opts_set(o, "sentinel failover-timeout", "3000"),
+                     0);
+    ck_assert_int_eq(replkv_opts_set(o, "sentinel_ping_interval", "50"), 0);
+    ck_assert_int_eq(replkv_opts_set(o, "requirepass", "s3cret"), 0);
+    ck_assert_int_eq(replkv_opts_set(o, "masterauth", "s3cret"), 0);
+    ck_assert_int_eq(replkv_opts_set(o, "loglevel", "verbose"), 0);
+    if (c->witness[i])
+        ck_assert_int_eq(replkv_opts_set(o, "witness", "yes"), 0);
+    replkv_opts_set_log(o, print_log, NULL);
+    replkv_opts_set_role_cb(o, on_role, NULL);
+    replkv_opts_set_peer_cb(o, on_peer, NULL);
+    if (decide)
+        replkv_opts_set_decision_cb(o, on_decision, NULL);
+    replkv_t *kv = NULL;
+    int rc = replkv_open(o, &kv);
+    ck_assert_msg(rc == 0, "open: %s", replkv_last_error());
+    replkv_opts_free(o);
+    return kv;
+}
+
+static void start(cluster *c, int n, int nwitness, bool decide)
+{
+    memset(c, 0, sizeof *c);
+    c->n = n;
+    for (int i = 0; i < n; i++) {
+        c->ports[i] = test_free_port();
+        c->witness[i] = i >= n - nwitness;
+    }
+    for (int i = 0; i < n; i++)
+        c->kv[i] = open_node(c, i, decide);
+}
+
+static void stop(cluster *c)
+{
+    for (int i = 0; i < c->n; i++)
+        replkv_close(c->kv[i]);
+}
+
+static replkv_repl_info repl_of(replkv_t *kv)
+{
+    replkv_repl_info in;
+    in.size = sizeof in;
+    ck_assert_int_eq(replkv_repl_info_get(kv, &in), 0);
+    return in;
+}
+
+static int settled(cluster *c, long ms);
+
+/* Waits until node want is the primary everyone settled on. */
+static bool settled_on(cluster *c, int want, long ms)
+{
+    for (long t = 0; t < ms; t += 50) {
+        if (settled(c, 50) == want)
+            return true;
+        test_sleep_ms(50);
+    }
+    return false;
+}
+
+/* The index of the only primary whose data nodes all follow it with their
+ * link up, or -1 when the cluster is not settled within ms. */
+static int settled(cluster *c, long ms)
+{
+    for (long t = 0; t < ms; t += 20) {
+        int primary = -1, nprim = 0, ok = 0, ndata = 0;
+        for (int i = 0; i < c->n; i++) {
+            if (c->kv[i] == NULL || c->witness[i])
+                continue;
+            ndata++;
+            if (replkv_role(c->kv[i]) == REPLKV_ROLE_PRIMARY) {
+                primary = i;
+                nprim++;
+            }
+        }
+        if (nprim == 1) {
+            replkv_repl_info p = repl_of(c->kv[primary]);
+            ok = 1;
+            for (int i = 0; i < c->n; i++) {
+                if (c->kv[i] == NULL || c->witness[i] || i == primary)
+                    continue;
+                replkv_repl_info r = repl_of(c->kv[i]);
+                if (!r.link_up || r.primary_port != c->ports[primary] ||
+                    strcmp(r.replid, p.replid) != 0)
+                    ok = 0;
+                else
+                    ok++;
+            }
+            if (ok == ndata)
+                return primary;
+        }
+        test_sleep_ms(20);
+    }
+    return -1;
+}
+
+static bool has_key(replkv_t *kv, const char *k, const char *want)
+{
+    char buf[64];
+    size_t n = 0;
+    if (replkv_get(kv, S(k), buf, sizeof buf, &n) != 0)
+        return false;
+    return n == strlen(want) && memcmp(buf, want, n) == 0;
+}
+
+static bool eventually_has(replkv_t *kv, const char *k, const char *want,
+                           long ms)
+{
+    for (long t = 0; t < ms; t += 10) {
+        if (has_key(kv, k, want))
+            return true;
+        test_sleep_ms(10);
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------ tests */
+
+START_TEST(options_checked)
+{
+    replkv_opts *o = replkv_opts_new();
+    ck_assert_int_eq(replkv_opts_set(o, "sentinel monitor", "m 127.0.0.1"),
+                     REPLKV_EINVAL);
+    ck_assert_ptr_nonnull(strstr(replkv_last_error(), "sentinel monitor"));
+    ck_assert_int_eq(replkv_opts_set(o, "sentinel monitor",
+                                     "m 127.0.0.1 70000 2"),
+                     REPLKV_EINVAL);
+    ck_assert_int_eq(replkv_opts_set(o, "sentinel monitor",
+                                     "m 127.0.0.1 7000 0"),
+                     REPLKV_EINVAL);
+    ck_assert_int_eq(replkv_opts_set(o, "sentinel monitor",
+                                     "m 127.0.0.1 7000 2"),
+                     0);
+    char buf[128];
+    ck_assert_int_eq(replkv_opts_get(o, "sentinel monitor", buf, sizeof buf,
+                                     NULL),
+                     0);
+    ck_assert_str_eq(buf, "m 127.0.0.1 7000 2");
+    /* A per-master directive naming another master. */
+    ck_assert_int_eq(replkv_opts_set(o, "sentinel down-after-milliseconds",
+                                     "other 1000"),
+                     REPLKV_EINVAL);
+    ck_assert_ptr_nonnull(strstr(replkv_last_error(), "other"));
+    ck_assert_int_eq(replkv_opts_set(o, "sentinel down-after-milliseconds",
+                                     "m 1000"),
+                     0);
+    ck_assert_int_eq(replkv_opts_get(o, "sentinel_down_after_milliseconds",
+                                     buf, sizeof buf, NULL),
+                     0);
+    ck_assert_str_eq(buf, "1000");
+    ck_assert_int_eq(replkv_opts_set(o, "sentinel parallel-syncs", "0"),
+                     REPLKV_EINVAL);
+    ck_assert_int_eq(replkv_opts_set(o, "replica-priority", "-1"),
+                     REPLKV_EINVAL);
+    ck_assert_int_eq(replkv_opts_set(o, "witness", "maybe"), REPLKV_EINVAL);
+    /* Monitor without port: open refuses, naming it. */
+    replkv_t *kv = NULL;
+    ck_assert_int_eq(replkv_open(o, &kv), REPLKV_EINVAL);
+    ck_assert_ptr_null(kv);
+    ck_assert_ptr_nonnull(strstr(replkv_last_error(), "port"));
+    replkv_opts_free(o);
+    /* Witness without monitor. */
+    o = replkv_opts_new();
+    ck_assert_int_eq(replkv_opts_set(o, "witness", "yes"), 0);
+    ck_assert_int_eq(replkv_open(o, &kv), REPLKV_EINVAL);
+    ck_assert_ptr_nonnull(strstr(replkv_last_error(), "witness"));
+    replkv_opts_free(o);
+    /* Failover calls on a node without failover. */
+    ck_assert_int_eq(replkv_open(NULL, &kv), 0);
+    ck_assert_int_eq(replkv_failover(kv, NULL, 0), REPLKV_ENOTSUP);
+    ck_assert_int_eq(replkv_forget(kv, "0123456789012345678901234567890123456789"),
+                     REPLKV_ENOTSUP);
+    replkv_cluster_info ci = {.size = sizeof ci};
+    ck_assert_int_eq(replkv_cluster_info_get(kv, &ci), 0);
+    ck_assert(!ci.enabled);
+    char *text = NULL;
+    ck_assert_int_eq(replkv_info(kv, "sentinel", &text), 0);
+    ck_assert_str_eq(text, "");
+    replkv_free(text);
+    replkv_close(kv);
+}
+END_TEST
+
+START_TEST(boot_and_kill_primary)
+{
+    cluster c;
+    start(&c, 3, 0, false);
+    int p = settled(&c, 8000);
+    ck_assert_msg(p == 0, "the monitored node should be primary, got %d", p);
+    /* Replicas are read-only and know where the primary is. */
+    ck_assert_int_eq(replkv_set(c.kv[1], S("k"), S("v"), 0, 0),
+                     REPLKV_EREADONLY);
+    char host[256];
+    int port = 0;
+    ck_assert_int_eq(replkv_primary_addr(c.kv[1], host, sizeof host, &port),
+                     0);
+    ck_assert_int_eq(port, c.ports[0]);
+    ck_assert_int_eq(replkv_replicaof_none(c.kv[1]), REPLKV_ESTATE);
+    ck_assert_int_eq(replkv_replicaof(c.kv[1], "127.0.0.1", 1), REPLKV_ESTATE);
+    for (int i = 0; i < 100; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "key%d", i);
+        ck_assert_int_eq(replkv_set(c.kv[0], S(k), S("before"), 0, 0), 1);
+    }
+    ck_assert_int_eq(replkv_wait(c.kv[0], 2, 5000), 2);
+    /* Cluster view. */
+    replkv_cluster_info ci = {.size = sizeof ci};
+    ck_assert_int_eq(replkv_cluster_info_get(c.kv[1], &ci), 0);
+    ck_assert(ci.enabled);
+    ck_assert_str_eq(ci.name, "mymaster");
+    ck_assert_int_eq(ci.npeers, 3);
+    ck_assert_int_eq(ci.voters, 3);
+    ck_assert_int_eq(ci.primary_port, c.ports[0]);
+    ck_assert(ci.peers[0].self);
+    char *text = NULL;
+    ck_assert_int_eq(replkv_info(c.kv[1], "sentinel", &text), 0);
+    ck_assert_ptr_nonnull(strstr(text, "master0:name=mymaster,status=ok"));
+    replkv_free(text);
+
+    /* The primary dies. */
+    replkv_close(c.kv[0]);
+    c.kv[0] = NULL;
+    int np = settled(&c, 10000);
+    ck_assert_msg(np == 1 || np == 2, "no new primary settled");
+    int other = np == 1 ? 2 : 1;
+    ck_assert(has_key(c.kv[np], "key99", "before"));
+    ck_assert_int_eq(replkv_set(c.kv[np], S("after"), S("x"), 0, 0), 1);
+    ck_assert(eventually_has(c.kv[other], "after", "x", 3000));
+    ck_assert(eventually_has(c.kv[other], "key0", "before", 100));
+    ci.size = sizeof ci;
+    ck_assert_int_eq(replkv_cluster_info_get(c.kv[other], &ci), 0);
+    ck_assert_uint_ge(ci.config_epoch, 1);
+    ck_assert_int_eq(ci.primary_port, c.ports[np]);
+    pthread_mutex_lock(&ev_lock);
+    ck_assert_int_ge(peer_down_events, 1);
+    ck_assert_uint_ge(last_role_epoch, 1);
+    pthread_mutex_unlock(&ev_lock);
+
+    /* The old primary comes back empty: it rejoins as a replica. */
+    c.kv[0] = open_node(&c, 0, false);
+    ck_assert(settled_on(&c, np, 10000));
+    ck_assert(eventually_has(c.kv[0], "after", "x", 3000));
+    ck_assert(has_key(c.kv[np], "key50", "before"));
+    stop(&c);
+}
+END_TEST
+
+START_TEST(witness_cluster)
+{
+    cluster c;
+    start(&c, 3, 1, false);
+    ck_assert_int_eq(settled(&c, 8000), 0);
+    ck_assert_int_eq(replkv_role(c.kv[2]), REPLKV_ROLE_WITNESS);
+    ck_assert_int_eq(replkv_set(c.kv[2], S("k"), S("v"), 0, 0),
+                     REPLKV_ENOTSUP);
+    char host[256];
+    int port = 0;
+    ck_assert_int_eq(replkv_primary_addr(c.kv[2], host, sizeof host, &port),
+                     0);
+    ck_assert_int_eq(port, c.ports[0]);
+    ck_assert_int_eq(replkv_set(c.kv[0], S("w"), S("1"), 0, 0), 1);
+    ck_assert_int_eq(replkv_wait(c.kv[0], 1, 5000), 1);
+    replkv_close(c.kv[0]);
+    c.kv[0] = NULL;
+    ck_assert_int_eq(settled(&c, 10000), 1);
+    ck_assert(has_key(c.kv[1], "w", "1"));
+    for (int t = 0; t < 100 && port != c.ports[1]; t++) {
+        test_sleep_ms(20);
+        ck_assert_int_eq(
+            replkv_primary_addr(c.kv[2], host, sizeof host, &port), 0);
+    }
+    ck_assert_int_eq(port, c.ports[1]);
+    stop(&c);
+}
+END_TEST
+
+START_TEST(manual_failover_loses_nothing)
+{
+    cluster c;
+    start(&c, 3, 0, false);
+    ck_assert_int_eq(settled(&c, 8000), 0);
+    ck_assert_int_eq(replkv_failover(c.kv[1], "nothex", 0), REPLKV_EINVAL);
+    ck_assert_int_eq(replkv_failover(c.kv[1], "127.0.0.1:1", 0),
+                     REPLKV_EINVAL);
+    /* Write, then hand over to node 2 by address. */
+    int acked = 0;
+    for (int i = 0; i < 200; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "m%d", i);
+        if (replkv_set(c.kv[0], S(k), S("v"), 0, 0) == 1)
+            acked = i + 1;
+    }
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", c.ports[2]);
+    ck_assert_msg(replkv_failover(c.kv[0], target, 5000) == 0, "failover: %s",
+                  replkv_last_error());
+    ck_assert(settled_on(&c, 2, 10000));
+    for (int i = 0; i < acked; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "m%d", i);
+        ck_assert_msg(has_key(c.kv[2], k, "v"), "lost %s", k);
+    }
+    /* The old primary refuses writes, naming the new one. */
+    ck_assert_int_eq(replkv_set(c.kv[0], S("x"), S("y"), 0, 0),
+                     REPLKV_EREADONLY);
+    replkv_cluster_info ci = {.size = sizeof ci};
+    replkv_cluster_info_get(c.kv[2], &ci);
+    ck_assert_uint_ge(ci.config_epoch, 1);
+    stop(&c);
+}
+END_TEST
+
+START_TEST(decision_veto_then_accept)
+{
+    pthread_mutex_lock(&ev_lock);
+    decisions = 0;
+    vetoes_left = 1;
+    pthread_mutex_unlock(&ev_lock);
+    cluster c;
+    start(&c, 3, 0, true);
+    ck_assert_int_eq(settled(&c, 8000), 0);
+    ck_assert_int_eq(replkv_set(c.kv[0], S("d"), S("1"), 0, 0), 1);
+    ck_assert_int_eq(replkv_wait(c.kv[0], 2, 5000), 2);
+    test_sleep_ms(100); /* the replicas report their synced state in a ping */
+    replkv_close(c.kv[0]);
+    c.kv[0] = NULL;
+    int np = settled(&c, 15000);
+    ck_assert(np == 1 || np == 2);
+    pthread_mutex_lock(&ev_lock);
+    ck_assert_int_ge(decisions, 2); /* the veto, then the accept */
+    ck_assert_int_eq(vetoes_left, 0);
+    pthread_mutex_unlock(&ev_lock);
+    stop(&c);
+}
+END_TEST
+
+static Suite *failover_node_suite(void)
+{
+    Suite *s = suite_create("failover_node");
+    TCase *tc = tcase_create("failover_node");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, options_checked);
+    tcase_add_test(tc, boot_and_kill_primary);
+    tcase_add_test(tc, witness_cluster);
+    tcase_add_test(tc, manual_failover_loses_nothing);
+    tcase_add_test(tc, decision_veto_then_accept);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(failover_node_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
