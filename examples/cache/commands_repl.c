@@ -333,8 +333,9 @@ void cmd_failover(cache_client *c)
         c_err(c, "ERR FAILOVER already in progress.");
     else if (rc == REPLKV_ENOTSUP)
         c_err(c, FAILOVER_OFF);
-    else if (rc == REPLKV_EINVAL)
-        c_err(c, "ERR FAILOVER target HOST and PORT is not a replica.");
+    else if (rc == REPLKV_EINVAL) /* one the cluster does not know */
+        c_errf(c, "ERR FAILOVER target HOST and PORT is not a replica. (%s)",
+               replkv_last_error());
     else if (rc == REPLKV_ENOTFOUND)
         c_err(c, "ERR FAILOVER requires connected replicas.");
     else if (rc < 0)

@@ -6,8 +6,9 @@
  * The server's own directives live in cache_conf; the library's (maxmemory,
  * hz, ...) are handed to replkv_opts_set() as they are read, so a bad value
  * is reported with its file and line. Directives of features this build
- * does not have yet (failover, persistence) are refused by name instead of
- * being silently ignored.
+ * does not have (RDB files, Redis replication knobs without an equivalent)
+ * are refused by name instead of being silently ignored. The failover
+ * directives are conf_sentinel.c's.
  *
  * Replication: the library's peers talk on their own port, repl-port
  * (default: the client port + 10000, as Redis Cluster's bus port).

@@ -124,10 +124,14 @@ static void on_peer(replkv_t *kv, const replkv_peer_event *e, void *ud)
     const char *word = peer_word(e->state, &warning);
     /* repl-port - 10000 is a data node's client port and a witness's
      * Sentinel port alike. */
-    log_msg(ev->log, warning ? LOG_WARNING : LOG_NOTICE,
-            "%s node %s at %s:%d (repl-port %d)", word,
-            e->node_id ? e->node_id : "?", e->host ? e->host : "?",
-            sentinel_data_port(e->port), e->port);
+    if (e->host == NULL || e->host[0] == '\0' || e->port <= 0)
+        log_msg(ev->log, warning ? LOG_WARNING : LOG_NOTICE, "%s node %s",
+                word, e->node_id ? e->node_id : "?");
+    else
+        log_msg(ev->log, warning ? LOG_WARNING : LOG_NOTICE,
+                "%s node %s at %s:%d (repl-port %d)", word,
+                e->node_id ? e->node_id : "?", e->host,
+                sentinel_data_port(e->port), e->port);
 }
 
 static void on_divergence(replkv_t *kv, const replkv_divergence_event *e,

@@ -408,8 +408,18 @@ def test_empty_rejoin(nodes, old, newp):
           newp.s.execute_command("SENTINEL", "RESET", "other*"))
 
 
+def known_up(primary, port):
+    """primary's failover core knows the data node at port, up and linked
+    (its membership may lag its replication links a little)."""
+    return any(x["port"] == port and not x["is_sdown"] and
+               x.get("master-link-status") == "ok"
+               for x in primary.s.sentinel_slaves(NAME))
+
+
 def test_manual_failover(nodes, primary):
     replica = [n for n in nodes if n is not primary and n.alive()][0]
+    check("the FAILOVER target is a known replica", True,
+          wait_until(lambda: known_up(primary, replica.port), 15))
     check("FAILOVER on a replica", "FAILOVER is not valid when server is "
           "a replica.", err_text(lambda: replica.r.execute_command(
               "FAILOVER")))
@@ -450,7 +460,10 @@ def test_manual_failover(nodes, primary):
           master_port(nodes))
     # SENTINEL FAILOVER, from a Sentinel port, switches again.
     s = primary.s
-    check("SENTINEL FAILOVER", True, s.sentinel_failover(NAME))
+    # The leader of the last failover keeps it running until the replicas
+    # are reconfigured (-INPROG meanwhile, as Redis's Sentinel).
+    check("SENTINEL FAILOVER", True,
+          wait_until(lambda: s.sentinel_failover(NAME), 20, 0.2))
     check("SENTINEL FAILOVER moved the primary", True, wait_until(
         lambda: primary_of(nodes) not in (None, replica) and
         settled(nodes, primary_of(nodes)), 30, 0.2))
@@ -507,6 +520,7 @@ def test_witness():
           w.s.info("server").get("redis_mode"))
     check("witness logs with the X role mark", True, ":X " in w.logs())
     d1.r.set("witnessed", "1")
+    check("WAIT: the replica has it before the kill", 1, d1.r.wait(1, 5000))
     d1.kill9()
     check("2 data nodes + witness survive losing the primary", True,
           wait_until(lambda: d2.role() == "master" and
