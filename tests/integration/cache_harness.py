@@ -119,13 +119,14 @@ def missing_tools(*tools):
 
 def stop_process(p, timeout=10):
     """Ends p (a Popen this test started), stopped or not: SIGCONT, SIGTERM,
-    then SIGKILL after timeout seconds."""
+    then SIGKILL after timeout seconds. Returns its exit status, or None
+    when it had already ended."""
     if p is None or p.poll() is not None:
-        return
+        return None
     os.kill(p.pid, signal.SIGCONT)
     p.terminate()
     try:
-        p.wait(timeout)
+        return p.wait(timeout)
     except subprocess.TimeoutExpired:
         p.kill()
-        p.wait(timeout)
+        return p.wait(timeout)

@@ -51,6 +51,7 @@ DOWN_AFTER = 1000
 FO_TIMEOUT = 5000
 TMP = tempfile.mkdtemp(prefix="test_cache_sentinel.")
 NODES = []
+BAD_EXITS = []
 
 
 class Node:
@@ -114,7 +115,10 @@ class Node:
             self.p.wait(10)
 
     def stop(self):
-        stop_process(self.p)
+        rc = stop_process(self.p)
+        if rc not in (None, 0):  # a crash or a sanitizer's report at exit
+            BAD_EXITS.append("%s exited %d:\n%s" % (self.name, rc,
+                                                    self.logs(1500)))
 
     def role(self):
         return self.r.execute_command("ROLE")[0]
@@ -565,6 +569,7 @@ def main():
     for n in nodes:
         n.stop()
     test_witness()
+    check("every node exited 0 on SIGTERM", [], BAD_EXITS)
 
 
 if __name__ == "__main__":
