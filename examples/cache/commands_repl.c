@@ -344,7 +344,7 @@ void cmd_failover(cache_client *c)
         return;
     if (has_host)
         log_msg(srv->log, LOG_NOTICE,
-                "FAILOVER requested to %s:%lld (repl-port %s).", host, port,
+                "FAILOVER requested to %s:%lld (peer %s).", host, port,
                 target);
     else
         log_msg(srv->log, LOG_NOTICE, "FAILOVER requested to any replica.");

@@ -385,8 +385,8 @@ static void s_failover(cache_client *c)
     switch (rc) {
     case 0:
         log_msg(c->srv->log, LOG_WARNING,
-                "+new-epoch SENTINEL FAILOVER requested by client id=%llu "
-                "addr=%s: manual failover of %.*s under way",
+                "SENTINEL FAILOVER requested by client id=%llu addr=%s: "
+                "manual failover of %.*s under way",
                 (unsigned long long)c->id, c->addr, (int)c->argvlen[2],
                 c->argv[2]);
         c_ok(c);
