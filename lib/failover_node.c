@@ -663,9 +663,13 @@ int rkv_fonode_start(replkv_t *kv)
     uv_timer_init(&kv->loop, &f->timer);
     f->timer.data = f;
     f->timer_on = true;
-    /* Twice per ping interval: detection and reaction are never late by
-     * more than half an interval. */
-    uint64_t period = fc->ping_interval_ms / 2 ? fc->ping_interval_ms / 2 : 1;
+    /* Every 10 ms (or twice per ping interval if that is shorter): each
+     * step of a failover waits for a tick, and a tick costs microseconds. */
+    uint64_t period = fc->ping_interval_ms / 2;
+    if (period > 10)
+        period = 10;
+    if (period == 0)
+        period = 1;
     uv_timer_start(&f->timer, on_tick, 0, period);
     rkv_log(kv, REPLKV_LOG_NOTICE,
             "failover: node %s%s monitors '%s' (%s:%u, quorum %u, "

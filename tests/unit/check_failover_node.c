@@ -16,7 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
+#include "buf.h"
+#include "failover.h"
 #include "replkv.h"
+#include "stream.h"
 #include "testnet.h"
 
 #define S(str) (str), strlen(str)
@@ -424,6 +428,148 @@ START_TEST(decision_veto_then_accept)
 }
 END_TEST
 
+/* ------------------------------------------------------------ flood */
+
+static long rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f != NULL && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+static void write_all(int fd, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n > 0) {
+        ssize_t w = write(fd, b, n);
+        if (w <= 0)
+            return; /* closed: the caller checks what the node did */
+        b += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Reads one frame and decodes it (HELLO, AUTH). */
+static bool read_msg(int fd, rkv_buf *in, rkv_msg *m)
+{
+    for (int i = 0; i < 200; i++) {
+        rkv_frame f;
+        int rc = rkv_frame_parse(in->data, in->len, 4096, &f);
+        if (rc == 1) {
+            bool ok = rkv_msg_decode(f.payload, f.len, m) == 0;
+            return ok; /* in->data stays valid: m points into it */
+        }
+        if (rc < 0)
+            return false;
+        rkv_buf_reserve(in, 4096);
+        ssize_t n = read(fd, in->data + in->len, 4096);
+        if (n <= 0)
+            return false;
+        in->len += (size_t)n;
+    }
+    return false;
+}
+
+/* An authenticated peer that floods the node with failover pings and link
+ * pings as fast as the socket takes them: the node keeps serving, its
+ * memory stays bounded, and it answers its real peers. */
+START_TEST(peer_ping_flood)
+{
+    cluster c;
+    start(&c, 2, 0, false);
+    ck_assert_int_eq(settled(&c, 8000), 0);
+    ck_assert_int_eq(replkv_set(c.kv[0], S("before"), S("1"), 0, 0), 1);
+    long rss0 = rss_kb();
+
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)c.ports[0]);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    const char *me = "f100d00000000000000000000000000000000001";
+    uint8_t nonce[32];
+    ck_assert_int_eq(rkv_auth_nonce(nonce), 0);
+    rkv_buf out, in;
+    rkv_buf_init(&out);
+    rkv_buf_init(&in);
+    rkv_msg h = {.type = RKV_MSG_HELLO};
+    h.hello.version = RKV_PROTO_VERSION;
+    h.hello.node_id = (rkv_bytes){me, 40};
+    h.hello.nonce = (rkv_bytes){nonce, 32};
+    h.hello.flags = RKV_HELLO_PEER;
+    ck_assert_int_eq(rkv_msg_encode(&out, &h), 0);
+    write_all(fd, out.data, out.len);
+    rkv_msg peer;
+    ck_assert(read_msg(fd, &in, &peer));
+    ck_assert_int_eq(peer.type, RKV_MSG_HELLO);
+    char peer_id[41];
+    uint8_t peer_nonce[32];
+    memcpy(peer_id, peer.hello.node_id.p, 40);
+    peer_id[40] = '\0';
+    memcpy(peer_nonce, peer.hello.nonce.p, 32);
+    rkv_auth au = {"s3cret", 6, true, nonce, peer_nonce, me, peer_id};
+    uint8_t proof[32];
+    ck_assert_int_eq(rkv_auth_prove(&au, proof), 0);
+    rkv_msg pr = {.type = RKV_MSG_AUTH};
+    pr.auth.proof = (rkv_bytes){proof, 32};
+    rkv_buf_clear(&out);
+    ck_assert_int_eq(rkv_msg_encode(&out, &pr), 0);
+    write_all(fd, out.data, out.len);
+
+    /* One batch: 200 failover pings and 200 link pings. */
+    static rkv_fo_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = RKV_FO_MSG_PING;
+    strcpy(m.from, me);
+    strcpy(m.ping.name, "mymaster");
+    strcpy(m.ping.addr.host, "127.0.0.1");
+    m.ping.addr.port = 9; /* nobody: the node's pings to it go nowhere */
+    rkv_buf_clear(&out);
+    rkv_msg lp = {.type = RKV_MSG_PING_LINK};
+    for (int i = 0; i < 200; i++) {
+        ck_assert_int_eq(rkv_fo_msg_encode(&out, &m), 0);
+        lp.ping.unix_ms = i;
+        ck_assert_int_eq(rkv_msg_encode(&out, &lp), 0);
+    }
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long sent = 0, served = 0;
+    for (int round = 0; round < 100000; round++) {
+        write_all(fd, out.data, out.len);
+        sent += 400;
+        char k[32];
+        snprintf(k, sizeof k, "during%d", round % 1000);
+        if (replkv_set(c.kv[0], S(k), S("v"), 0, 0) == 1)
+            served++;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((t.tv_sec - t0.tv_sec) * 1000 +
+                (t.tv_nsec - t0.tv_nsec) / 1000000 > 3000)
+            break;
+    }
+    long rss1 = rss_kb();
+    close(fd);
+    rkv_buf_free(&out);
+    rkv_buf_free(&in);
+    ck_assert_int_ge(sent, 10000);
+    ck_assert_int_ge(served, 100);
+    /* The node buffers at most what it reads: the flood costs no memory
+     * beyond a few link buffers. */
+    ck_assert_msg(rss1 - rss0 < 64 * 1024, "RSS grew %ld kB", rss1 - rss0);
+    /* It still replicates and its peer still sees it as primary. */
+    ck_assert_int_eq(replkv_set(c.kv[0], S("after"), S("1"), 0, 0), 1);
+    ck_assert(eventually_has(c.kv[1], "after", "1", 5000));
+    ck_assert_int_eq(settled(&c, 3000), 0);
+    stop(&c);
+}
+END_TEST
+
 static Suite *failover_node_suite(void)
 {
     Suite *s = suite_create("failover_node");
@@ -434,6 +580,7 @@ static Suite *failover_node_suite(void)
     tcase_add_test(tc, witness_cluster);
     tcase_add_test(tc, manual_failover_loses_nothing);
     tcase_add_test(tc, decision_veto_then_accept);
+    tcase_add_test(tc, peer_ping_flood);
     suite_add_tcase(s, tc);
     return s;
 }
