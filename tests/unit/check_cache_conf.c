@@ -495,6 +495,29 @@ START_TEST(test_sentinel_mode)
                              "<master-name> <ip> <redis-port> <quorum>' "
                              "line");
     unlink(path);
+    teardown();
+    setup();
+    /* The directives as --name value flags, the mode flag among them. */
+    char *flags[] = {"--sentinel", "--port", "26382", "--sentinel",
+                     "monitor", "mymaster", "127.0.0.1", "7001", "2",
+                     "--sentinel", "down-after-milliseconds", "mymaster",
+                     "500"};
+    ck_assert_int_eq(conf_load_args(&conf, opts, 13, flags, &err), 0);
+    ck_assert(conf.sentinel_mode);
+    ck_assert_int_eq(conf.port, 26382);
+    ck_assert_str_eq(conf.sentinel_name, "mymaster");
+    lib_opt("sentinel monitor", "mymaster 127.0.0.1 17001 2");
+    lib_opt("sentinel down-after-milliseconds", "500");
+    ck_assert_int_eq(conf_sentinel_finish(&conf, opts, note, sizeof note,
+                                          reason, sizeof reason),
+                     0);
+    lib_opt("witness", "yes");
+    char *bad[] = {"--sentinel", "down-after-milliseconds", "other", "500"};
+    ck_assert_int_eq(conf_load_args(&conf, opts, 4, bad, &err), -1);
+    ck_assert_str_eq(err.msg, "command line:1: 'sentinel "
+                              "down-after-milliseconds other': No such "
+                              "master with specified name (sentinel monitor "
+                              "names 'mymaster')");
 }
 END_TEST
 
