@@ -707,6 +707,9 @@ typedef struct replkv_peer_info {
     int role;       /* replkv_node_role as last reported; -1 unknown */
     int64_t offset; /* replication offset as last reported */
     int64_t last_heard_ms; /* ms since its last message; -1 never; 0 self */
+    uint32_t priority; /* replica-priority it reported */
+    bool link_up;      /* a replica: its link to its primary is up */
+    int64_t link_down_ms; /* a replica: how long that link has been down */
 } replkv_peer_info;
 
 typedef struct replkv_cluster_info {

@@ -54,7 +54,7 @@ struct rkv_fonode {
     /* What the core told the host. */
     char following[RKV_FO_ID_SIZE];
     bool paused;
-    uint64_t link_down_since;
+    _Atomic uint64_t link_down_since; /* read by cluster_info_get */
     fo_div div;
     replkv_peer_cb peer_cb;
     void *peer_ud;
@@ -791,6 +791,15 @@ int replkv_cluster_info_get(replkv_t *kv, replkv_cluster_info *out)
         me->state = REPLKV_PEER_UP;
         me->role = role_of(s->role, fc->witness);
         me->offset = atomic_load(&kv->repl_offset);
+        me->priority = fc->replica_priority;
+        {
+            rkv_repl *r = kv->repl;
+            pthread_mutex_lock(&r->lock);
+            me->link_up = r->link_up;
+            pthread_mutex_unlock(&r->lock);
+            me->link_down_ms = me->link_up ? 0
+                               : (int64_t)(rkv_mono_ms() - f->link_down_since);
+        }
         ci.npeers = 1;
         for (unsigned i = 0; i < s->npeers && ci.npeers < 32; i++) {
             const rkv_fo_peer_view *v = &s->peers[i];
@@ -803,6 +812,9 @@ int replkv_cluster_info_get(replkv_t *kv, replkv_cluster_info *out)
             p->role = role_of(v->role, v->witness);
             p->offset = v->offset;
             p->last_heard_ms = v->last_heard_ms;
+            p->priority = v->priority;
+            p->link_up = v->link_up;
+            p->link_down_ms = v->link_down_ms;
         }
         pthread_mutex_unlock(&f->lock);
     }

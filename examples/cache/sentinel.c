@@ -231,9 +231,9 @@ static void replica_entry(cache_server *srv, const replkv_cluster_info *ci,
     int pport = 0;
     sentinel_primary_addr(srv, ci, host, sizeof host, &pport);
     int port = client_port_of(srv, p);
-    bool link_ok = p->state == REPLKV_PEER_UP && p->role == REPLKV_ROLE_REPLICA;
+    bool link_ok = p->state == REPLKV_PEER_UP && p->link_up;
     int64_t offset = p->offset;
-    long long priority = 100;
+    long long priority = p->priority;
     if (p->self) {
         replkv_repl_info *in = malloc(sizeof *in);
         if (in != NULL) {
@@ -262,7 +262,7 @@ static void replica_entry(cache_server *srv, const replkv_cluster_info *ci,
     kv_str(&e, "role-reported",
            p->role == REPLKV_ROLE_PRIMARY ? "master" : "slave");
     kv_ll(&e, "role-reported-time", 0);
-    kv_ll(&e, "master-link-down-time", 0);
+    kv_ll(&e, "master-link-down-time", link_ok ? 0 : (long long)p->link_down_ms);
     kv_str(&e, "master-link-status", link_ok ? "ok" : "err");
     kv_str(&e, "master-host", host);
     kv_ll(&e, "master-port", pport);

@@ -306,6 +306,10 @@ START_TEST(boot_and_kill_primary)
     ck_assert_int_eq(ci.voters, 3);
     ck_assert_int_eq(ci.primary_port, c.ports[0]);
     ck_assert(ci.peers[0].self);
+    ck_assert_uint_eq(ci.peers[0].priority, 100);
+    ck_assert(ci.peers[0].link_up); /* node 1 replicates node 0 */
+    for (int i = 1; i < ci.npeers; i++)
+        ck_assert_uint_eq(ci.peers[i].priority, 100);
     char *text = NULL;
     ck_assert_int_eq(replkv_info(c.kv[1], "sentinel", &text), 0);
     ck_assert_ptr_nonnull(strstr(text, "master0:name=mymaster,status=ok"));

@@ -46,6 +46,9 @@ class PeerInfo:
     role: Optional[str]  #: "primary", "replica", "witness"; None unknown
     offset: int  #: replication offset as last reported
     last_heard_ms: int  #: ms since its last message; -1 never; 0 self
+    priority: int = 100  #: replica-priority it reported
+    link_up: bool = False  #: a replica: its link to its primary is up
+    link_down_ms: int = 0  #: a replica: how long that link has been down
 
     @property
     def address(self) -> Address:
@@ -132,6 +135,9 @@ def cluster_info_from_struct(s: _lib.ClusterInfoStruct) -> ClusterInfo:
             role=_peer_role(int(p.role)),
             offset=int(p.offset),
             last_heard_ms=int(p.last_heard_ms),
+            priority=int(p.priority),
+            link_up=bool(p.link_up),
+            link_down_ms=int(p.link_down_ms),
         )
         for p in s.peers[:n]
     ]

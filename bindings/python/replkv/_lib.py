@@ -220,6 +220,9 @@ class PeerInfoStruct(Structure):
         ("role", c_int),  # replkv_node_role as last reported; -1 unknown
         ("offset", c_int64),
         ("last_heard_ms", c_int64),  # -1 never; 0 self
+        ("priority", c_uint32),  # replica-priority it reported
+        ("link_up", c_bool),  # a replica: its link to its primary is up
+        ("link_down_ms", c_int64),  # a replica: how long it has been down
     ]
 
 
