@@ -80,6 +80,7 @@ typedef struct cluster {
     int ports[3];
     replkv_t *kv[3];
     bool witness[3];
+    char dirs[3][64]; /* appendonly dir of each node, "" = none */
 } cluster;
 
 static replkv_t *open_node(cluster *c, int i, bool decide)
@@ -101,6 +102,10 @@ static replkv_t *open_node(cluster *c, int i, bool decide)
     ck_assert_int_eq(replkv_opts_set(o, "loglevel", "verbose"), 0);
     if (c->witness[i])
         ck_assert_int_eq(replkv_opts_set(o, "witness", "yes"), 0);
+    if (c->dirs[i][0]) {
+        ck_assert_int_eq(replkv_opts_set(o, "dir", c->dirs[i]), 0);
+        ck_assert_int_eq(replkv_opts_set(o, "appendonly", "yes"), 0);
+    }
     replkv_opts_set_log(o, print_log, NULL);
     replkv_opts_set_role_cb(o, on_role, NULL);
     replkv_opts_set_peer_cb(o, on_peer, NULL);
@@ -574,6 +579,61 @@ START_TEST(peer_ping_flood)
 }
 END_TEST
 
+static void node_id_of(replkv_t *kv, char id[41])
+{
+    replkv_cluster_info ci = {.size = sizeof ci};
+    ck_assert_int_eq(replkv_cluster_info_get(kv, &ci), 0);
+    memcpy(id, ci.node_id, 41);
+}
+
+/* With persistence, a node keeps its id and its vote across a restart
+ * (node.state): the old primary comes back as the same node, learns the
+ * newer configuration and follows it with its data. */
+START_TEST(persisted_restart)
+{
+    cluster c;
+    memset(&c, 0, sizeof c);
+    c.n = 3;
+    for (int i = 0; i < 3; i++) {
+        c.ports[i] = test_free_port();
+        snprintf(c.dirs[i], sizeof c.dirs[i], "/tmp/rkv-fo-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(c.dirs[i]));
+    }
+    for (int i = 0; i < 3; i++)
+        c.kv[i] = open_node(&c, i, false);
+    ck_assert_int_eq(settled(&c, 8000), 0);
+    char id0[41], id0b[41];
+    node_id_of(c.kv[0], id0);
+    ck_assert_int_eq(replkv_set(c.kv[0], S("p"), S("1"), 0, 0), 1);
+    ck_assert_int_eq(replkv_wait(c.kv[0], 2, 5000), 2);
+    replkv_close(c.kv[0]);
+    c.kv[0] = NULL;
+    int np = settled(&c, 10000);
+    ck_assert(np == 1 || np == 2);
+    replkv_cluster_info ci = {.size = sizeof ci};
+    replkv_cluster_info_get(c.kv[np], &ci);
+    uint64_t epoch = ci.config_epoch;
+    ck_assert_uint_ge(epoch, 1);
+    ck_assert_int_eq(replkv_set(c.kv[np], S("q"), S("2"), 0, 0), 1);
+    c.kv[0] = open_node(&c, 0, false);
+    node_id_of(c.kv[0], id0b);
+    ck_assert_str_eq(id0, id0b);
+    ck_assert(settled_on(&c, np, 10000));
+    ck_assert(eventually_has(c.kv[0], "q", "2", 5000));
+    ck_assert(has_key(c.kv[0], "p", "1"));
+    ci.size = sizeof ci;
+    replkv_cluster_info_get(c.kv[0], &ci);
+    ck_assert_uint_eq(ci.config_epoch, epoch);
+    ck_assert_int_eq(ci.voters, 3); /* the same three nodes, no stale id */
+    stop(&c);
+    for (int i = 0; i < 3; i++) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", c.dirs[i]);
+        ck_assert_int_eq(system(cmd), 0);
+    }
+}
+END_TEST
+
 static Suite *failover_node_suite(void)
 {
     Suite *s = suite_create("failover_node");
@@ -585,6 +645,7 @@ static Suite *failover_node_suite(void)
     tcase_add_test(tc, manual_failover_loses_nothing);
     tcase_add_test(tc, decision_veto_then_accept);
     tcase_add_test(tc, peer_ping_flood);
+    tcase_add_test(tc, persisted_restart);
     suite_add_tcase(s, tc);
     return s;
 }
