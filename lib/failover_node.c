@@ -64,14 +64,9 @@ int rkv_fonode_init(replkv_t *kv, const replkv_opts *o)
     fc->ping_interval_ms = (uint32_t)c->ping_interval_ms;
     fc->self_fence = c->self_fence != 0;
     if (o != NULL) {
-        f->peer_cb = o->peer_cb;
-        f->peer_ud = o->peer_ud;
-        f->decision_cb = o->decision_cb;
-        f->decision_ud = o->decision_ud;
-        f->divergence_cb = o->divergence_cb;
-        f->divergence_ud = o->divergence_ud;
+        f->cb = o->fo;
     }
-    fc->decision_hook = f->decision_cb != NULL;
+    fc->decision_hook = f->cb.decision_cb != NULL;
     pthread_mutex_init(&f->lock, NULL);
     rkv_buf_init(&f->div.keys);
     kv->fon = f;

@@ -137,7 +137,7 @@ static void ask_decision(rkv_fonode *f, const rkv_fo_action *x)
     char reason[RKV_FO_REASON_SIZE] = "";
     const char *pick_id = NULL;
     replkv_candidate *c = calloc(x->ncand ? x->ncand : 1, sizeof *c);
-    if (f->decision_cb != NULL && c != NULL) {
+    if (f->cb.decision_cb != NULL && c != NULL) {
         for (unsigned i = 0; i < x->ncand; i++) {
             snprintf(c[i].node_id, sizeof c[i].node_id, "%s", x->cand[i].id);
             snprintf(c[i].host, sizeof c[i].host, "%s", x->cand[i].addr.host);
@@ -147,8 +147,8 @@ static void ask_decision(rkv_fonode *f, const rkv_fo_action *x)
         }
         replkv_decision_event ev = {sizeof ev, x->epoch, c, x->ncand};
         size_t pick = 0;
-        int r = f->decision_cb(kv, &ev, &pick, reason, sizeof reason,
-                               f->decision_ud);
+        int r = f->cb.decision_cb(kv, &ev, &pick, reason, sizeof reason,
+                               f->cb.decision_ud);
         reason[sizeof reason - 1] = '\0';
         if (r == REPLKV_VERDICT_VETO) {
             v = RKV_FO_VETO;
@@ -190,7 +190,7 @@ static void notify(rkv_fonode *f, const rkv_fo_event *ev)
                  ev->state == RKV_FO_PEER_ODOWN));
     rkv_log(kv, bad ? REPLKV_LOG_WARNING : REPLKV_LOG_NOTICE, "failover: %s",
             ev->reason);
-    if (ev->type == RKV_FO_EV_PEER_STATE && f->peer_cb != NULL) {
+    if (ev->type == RKV_FO_EV_PEER_STATE && f->cb.peer_cb != NULL) {
         rkv_fo_info *info = malloc(sizeof *info);
         if (info == NULL)
             return;
@@ -199,10 +199,10 @@ static void notify(rkv_fonode *f, const rkv_fo_event *ev)
         replkv_peer_event pe = {sizeof pe, ev->peer, p ? p->addr.host : "",
                                 p ? p->addr.port : 0,
                                 (replkv_peer_state)ev->state};
-        f->peer_cb(kv, &pe, f->peer_ud);
+        f->cb.peer_cb(kv, &pe, f->cb.peer_ud);
         free(info);
     }
-    if (ev->type == RKV_FO_EV_DIVERGENCE && f->divergence_cb != NULL) {
+    if (ev->type == RKV_FO_EV_DIVERGENCE && f->cb.divergence_cb != NULL) {
         fo_div *d = &f->div;
         const void **keys = calloc(d->nkeys ? d->nkeys : 1, sizeof *keys);
         size_t at = 0;
@@ -214,7 +214,7 @@ static void notify(rkv_fonode *f, const rkv_fo_event *ev)
             sizeof de,      ev->epoch, ev->peer,    ev->from,
             ev->to,         d->nwrites, keys,       d->lens,
             keys ? d->nkeys : 0, d->complete && keys != NULL};
-        f->divergence_cb(kv, &de, f->divergence_ud);
+        f->cb.divergence_cb(kv, &de, f->cb.divergence_ud);
         free(keys);
         d->nkeys = 0;
         d->nwrites = 0;

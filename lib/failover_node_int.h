@@ -55,12 +55,7 @@ struct rkv_fonode {
     bool paused;
     _Atomic uint64_t link_down_since; /* read by cluster_info_get */
     fo_div div;
-    replkv_peer_cb peer_cb;
-    void *peer_ud;
-    replkv_decision_cb decision_cb;
-    void *decision_ud;
-    replkv_divergence_cb divergence_cb;
-    void *divergence_ud;
+    rkv_fo_callbacks cb;
     /* Read by other threads under lock. */
     pthread_mutex_t lock;
     rkv_fo_info snap; /* (lock) */
