@@ -201,8 +201,8 @@ REPLKV_API void replkv_opts_free(replkv_opts *o);
  *                        end of the file (a crash mid-write, never an
  *                        acknowledged write) is cut off and logged with its
  *                        byte count; with no, replkv_open fails with
- *                        REPLKV_ECORRUPT instead (the torn bytes are cut
- *                        all the same, so the next open succeeds)
+ *                        REPLKV_ECORRUPT instead and leaves the file as it
+ *                        is (open it with yes to cut the torn bytes)
  *   aof-load-corrupt-repair yes | no (default no): damage before the end
  *                        of the file (a bad checksum with good frames after
  *                        it) makes replkv_open fail with REPLKV_ECORRUPT

@@ -656,9 +656,10 @@ static int load_data(replkv_t *kv)
     size_t max = rkv_frame_limit((size_t)kv->cfg.proto_max_bulk_len) + 64;
     rkv_persist_loaded L;
     uint64_t t0 = rkv_mono_ms();
-    int rc = rkv_persist_load(&pn->fs, pn->dir, max,
-                              kv->cfg.aof_load_corrupt_repair != 0, load_apply,
-                              &c, &L);
+    unsigned flags = (kv->cfg.aof_load_corrupt_repair ? RKV_LOAD_REPAIR : 0) |
+                     (kv->cfg.aof_load_truncated ? 0 : RKV_LOAD_REFUSE_TORN);
+    int rc = rkv_persist_load(&pn->fs, pn->dir, max, flags, load_apply, &c,
+                              &L);
     if (rc != 0)
         return rc;
     for (unsigned i = 0; i < RKV_SHARDS; i++)
@@ -672,13 +673,6 @@ static int load_data(replkv_t *kv)
                 L.aof.repaired ? " by aof-load-corrupt-repair: data after "
                                  "that point is lost"
                                : ": a torn last write");
-        if (!L.aof.repaired && !kv->cfg.aof_load_truncated)
-            return rkv_fail(REPLKV_ECORRUPT,
-                            "%s/%s had a torn tail at file position %" PRIu64
-                            " (%" PRIu64 " bytes, now cut off) and "
-                            "aof-load-truncated is no",
-                            pn->dir, RKV_AOF_FILE, L.aof.truncated_at,
-                            L.aof.truncated);
     }
     if (L.aof_trimmed)
         rkv_log(kv, REPLKV_LOG_NOTICE,

@@ -400,7 +400,8 @@ START_TEST(torn_tail)
     ck_assert(!has_key(kv, "k99")); /* only the torn write is lost */
     replkv_close(kv);
 
-    /* aof-load-truncated no: refuse (the torn bytes are cut all the same). */
+    /* aof-load-truncated no: refuse and leave the file as it is; yes then
+     * cuts the torn bytes. */
     kv = open_ok(kvs);
     put_keys(kv, "m", 0, 5);
     replkv_close(kv);
@@ -408,6 +409,13 @@ START_TEST(torn_tail)
     ck_assert_int_eq(truncate(p, size - 2), 0);
     const char *strict[] = {"aof-load-truncated", "no", NULL};
     ck_assert_int_eq(try_open(tmpdir, strict, &kv), REPLKV_ECORRUPT);
+    ck_assert_ptr_nonnull(strstr(replkv_last_error(), "left as it is"));
+    ck_assert_int_eq(file_size("appendonly.rkv"), size - 2);
+    ck_assert_int_eq(try_open(tmpdir, strict, &kv), REPLKV_ECORRUPT);
+    kv = open_ok(kvs);
+    ck_assert(has_key(kv, "m3"));
+    ck_assert(!has_key(kv, "m4"));
+    replkv_close(kv);
 }
 END_TEST
 
