@@ -279,6 +279,10 @@ def test_commands(nodes):
            m.get("parallel-syncs"), m.get("role-reported")])
     check("runid is the primary's SENTINEL MYID", n1.s.execute_command(
         "SENTINEL", "MYID"), m.get("runid"))
+    # A replica's link state reaches the asked node in that replica's next
+    # ping: wait for it (bounded) rather than race the gossip.
+    wait_until(lambda: all(x.get("master-link-status") == "ok"
+                           for x in s.sentinel_slaves(NAME)), 10)
     slaves = s.sentinel_slaves(NAME)
     check("SENTINEL SLAVES: both replicas, linked",
           sorted([(n2.port, "ok", True), (n3.port, "ok", True)]),
