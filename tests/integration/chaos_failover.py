@@ -160,6 +160,10 @@ class Chaos:
             self.note("manual failover %d -> %d asked on %d: %s" %
                       (primary, target, asker, ans))
             time.sleep(hold)
+            now = self.current_primary()
+            if now != target:
+                self.note("  after %.1fs the primary is %s, not %d" %
+                          (hold, now, target))
 
     def current_primary(self):
         ps = self.c.primaries()

@@ -99,7 +99,18 @@ class Cluster:
         return extra
 
     def start(self, i):
-        self.nodes[i] = Node(port=self.ports[i], extra=self.args(i))
+        """Starts node i. Peers reach it through its proxy only, so when
+        its port was taken meanwhile (by some connection's ephemeral
+        port) it moves to another one and the proxy follows."""
+        for attempt in range(3):
+            try:
+                self.nodes[i] = Node(port=self.ports[i], extra=self.args(i))
+                break
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+                self.ports[i] = free_port()
+                self.proxies[i].target = self.ports[i]
         self.stopped.discard(i)
         return self.nodes[i]
 

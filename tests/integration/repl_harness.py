@@ -64,10 +64,14 @@ class Node:
                                   stdout=subprocess.PIPE, stderr=self.log,
                                   text=True, bufsize=1)
         self.out = self.p.stdout.fileno()
-        line = self._readline(10)
+        try:
+            line = self._readline(10)
+        except AssertionError as e:
+            line = str(e)
         if line != "ready":
-            raise RuntimeError("node did not start: %r (%s)" %
-                               (line, self.logs()))
+            logs = self.logs()
+            self.close()
+            raise RuntimeError("node did not start: %r (%s)" % (line, logs))
 
     def _readline(self, timeout):
         # Our own buffer over the raw pipe: select() on a buffered file
