@@ -270,7 +270,7 @@ $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
 
 # The replkv-cache parts a target needs besides the library.
 $(FUZZ_DIR)/fuzz_resp: $(patsubst %,$(FUZZ_DIR)/examples/cache/%.o,resp util)
-$(FUZZ_DIR)/fuzz_conf: $(patsubst %,$(FUZZ_DIR)/examples/cache/%.o,conf conf_load resp util)
+$(FUZZ_DIR)/fuzz_conf: $(patsubst %,$(FUZZ_DIR)/examples/cache/%.o,conf conf_load conf_sentinel resp util)
 
 fuzz-build:
 	@if $(FUZZ_PROBE); then $(MAKE) --no-print-directory fuzz-bins; \

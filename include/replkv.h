@@ -201,8 +201,8 @@ REPLKV_API void replkv_opts_free(replkv_opts *o);
  *                        end of the file (a crash mid-write, never an
  *                        acknowledged write) is cut off and logged with its
  *                        byte count; with no, replkv_open fails with
- *                        REPLKV_ECORRUPT instead (the torn bytes are cut
- *                        all the same, so the next open succeeds)
+ *                        REPLKV_ECORRUPT instead and leaves the file as it
+ *                        is (open it with yes to cut the torn bytes)
  *   aof-load-corrupt-repair yes | no (default no): damage before the end
  *                        of the file (a bad checksum with good frames after
  *                        it) makes replkv_open fail with REPLKV_ECORRUPT
@@ -707,6 +707,9 @@ typedef struct replkv_peer_info {
     int role;       /* replkv_node_role as last reported; -1 unknown */
     int64_t offset; /* replication offset as last reported */
     int64_t last_heard_ms; /* ms since its last message; -1 never; 0 self */
+    uint32_t priority; /* replica-priority it reported */
+    bool link_up;      /* a replica: its link to its primary is up */
+    int64_t link_down_ms; /* a replica: how long that link has been down */
 } replkv_peer_info;
 
 typedef struct replkv_cluster_info {

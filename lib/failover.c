@@ -158,6 +158,7 @@ void fo_learn_epoch(rkv_fo *fo, uint64_t epoch, rkv_fo_actions *out)
         return;
     fo->current_epoch = epoch;
     fo->epoch_learned_ms = fo->now;
+    fo->ping_soon = true; /* a detached replica's offset is final: tell */
     fo_persist(fo, out);
     if (fo->cfg.witness || fo->role == RKV_FO_ROLE_PRIMARY ||
         epoch <= fo->conf.epoch)
@@ -202,6 +203,7 @@ bool fo_adopt_conf(rkv_fo *fo, const rkv_fo_conf *c, bool told,
         fo_copy_id(fo->last_leader, c->leader);
         fo->last_leader_epoch = c->epoch;
     }
+    fo->ping_soon = true; /* spread it */
     fo_persist(fo, out);
     fo_notify(out, RKV_FO_EV_CONFIG, c->epoch, c->primary, 0,
               "new configuration: epoch %" PRIu64 " primary %s at %s:%u "
@@ -497,6 +499,8 @@ int rkv_fo_receive(rkv_fo *fo, int64_t now_ms, const rkv_fo_msg *m,
     }
     role_check(fo, out);
     fo_update_pause(fo, out);
+    if (fo->ping_soon && fo->booted)
+        fo_ping_due(fo, out);
     return 0;
 }
 

@@ -427,6 +427,9 @@ typedef struct rkv_fo_peer_view {
     int role;             /* as last reported */
     int64_t offset;       /* as last reported */
     int64_t last_heard_ms; /* now - last message, -1 = never */
+    uint32_t priority;     /* as last reported */
+    bool link_up;          /* a replica's link to its primary, as reported */
+    int64_t link_down_ms;  /* as last reported */
 } rkv_fo_peer_view;
 
 typedef struct rkv_fo_timeline {

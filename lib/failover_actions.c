@@ -188,6 +188,9 @@ void rkv_fo_get_info(const rkv_fo *fo, int64_t now_ms, rkv_fo_info *info)
         v->role = p->role;
         v->offset = p->offset;
         v->last_heard_ms = p->last_heard_ms ? now_ms - p->last_heard_ms : -1;
+        v->priority = p->priority;
+        v->link_up = (p->flags & RKV_FO_F_LINK_UP) != 0;
+        v->link_down_ms = p->link_down_ms;
     }
     info->last = fo->tl;
     info->failover_running = fo->phase != FO_IDLE;

@@ -102,6 +102,9 @@ struct rkv_fo {
     rkv_fo_forgot forgot[RKV_FO_MAX_FORGOT];
     unsigned nforgot;
     int64_t next_ping_ms;
+    bool ping_soon; /* news worth a ping before the interval ends: the
+                       primary went down here, an election froze us, a
+                       new configuration */
 
     /* monitoring of the configured primary */
     int64_t primary_claim_ms; /* last time it claimed the role */
@@ -159,6 +162,7 @@ bool fo_is_forgotten(const rkv_fo *fo, const char *id);
 void fo_add_tombstone(rkv_fo *fo, const rkv_fo_forgot *f, rkv_fo_actions *out);
 bool fo_peer_reachable(const rkv_fo *fo, const fo_peer *p);
 void fo_broadcast_ping(rkv_fo *fo, rkv_fo_actions *out);
+void fo_ping_due(rkv_fo *fo, rkv_fo_actions *out);
 
 /* failover_vote.c */
 void fo_vote_tick(rkv_fo *fo, rkv_fo_actions *out);

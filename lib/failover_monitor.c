@@ -260,10 +260,6 @@ void fo_on_ping(rkv_fo *fo, const rkv_fo_msg *m, rkv_fo_actions *out)
 void fo_monitor_tick(rkv_fo *fo, rkv_fo_actions *out)
 {
     int64_t da = fo->cfg.down_after_ms;
-    if (fo->now >= fo->next_ping_ms) {
-        fo_broadcast_ping(fo, out);
-        fo->next_ping_ms = fo->now + fo->cfg.ping_interval_ms;
-    }
     /* SDOWN of every peer: silent for down-after-milliseconds. */
     for (unsigned i = 0; i < fo->npeers; i++) {
         fo_peer *p = &fo->peers[i];
@@ -284,6 +280,7 @@ void fo_monitor_tick(rkv_fo *fo, rkv_fo_actions *out)
                 fo->now - fo->primary_claim_ms >= da;
     if (sdown != fo->primary_sdown) {
         fo->primary_sdown = sdown;
+        fo->ping_soon = true; /* our opinion makes the ODOWN quorum */
         if (sdown && pp->state == RKV_FO_PEER_UP)
             fo_notify(out, RKV_FO_EV_PEER_STATE, fo->current_epoch, pp->id,
                       RKV_FO_PEER_SDOWN,
@@ -330,4 +327,17 @@ void fo_monitor_tick(rkv_fo *fo, rkv_fo_actions *out)
     } else {
         fo->fenced = false;
     }
+    fo_ping_due(fo, out);
+}
+
+/* Pings every interval, and at once when there is news (ping_soon): the
+ * opinions and offsets a failover waits for then travel without waiting
+ * for the next interval. */
+void fo_ping_due(rkv_fo *fo, rkv_fo_actions *out)
+{
+    if (fo->now < fo->next_ping_ms && !fo->ping_soon)
+        return;
+    fo->ping_soon = false;
+    fo_broadcast_ping(fo, out);
+    fo->next_ping_ms = fo->now + fo->cfg.ping_interval_ms;
 }

@@ -470,6 +470,19 @@ int fo_manual_start(rkv_fo *fo, const char *target, uint32_t timeout_ms,
         fo_peer *p = fo_peer_find(fo, fo->conf.primary);
         if (p == NULL)
             return rkv_fail(REPLKV_ENOTFOUND, "failover: no primary known");
+        /* Check the target here too: the primary refuses a bad one
+         * silently (a forwarded request has nobody to answer to). */
+        if (target != NULL && target[0] != 0 &&
+            !fo_is_self(fo, target)) {
+            const fo_peer *t = fo_peer_find(fo, target);
+            if (t == NULL || t->witness || strcmp(t->id, p->id) == 0)
+                return rkv_fail(REPLKV_EINVAL,
+                                "failover: %s is not a replica we know",
+                                target);
+        } else if (fo->cfg.witness && target != NULL && target[0] != 0) {
+            return rkv_fail(REPLKV_EINVAL,
+                            "failover: this node is a witness");
+        }
         rkv_fo_msg *m = fo_new_msg(fo, out, RKV_FO_MSG_FAILOVER);
         if (m != NULL) {
             fo_copy_id(m->failover.target, target);

@@ -60,6 +60,22 @@ static void check_won(rkv_fo *fo, rkv_fo_actions *out)
               fo->run_epoch, n, fo_voters(fo), need);
 }
 
+/* True when this election can no longer be won: the votes given to us
+ * and those of the reachable voters that have not answered yet are fewer
+ * than needed (they voted for another candidate in this epoch). */
+static bool cannot_win(const rkv_fo *fo)
+{
+    unsigned possible = votes_for_me(fo, fo->run_epoch);
+    if (fo->voted_epoch != fo->run_epoch)
+        possible++; /* our own vote is still ours to give */
+    for (unsigned i = 0; i < fo->npeers; i++) {
+        const fo_peer *p = &fo->peers[i];
+        if (p->vote_epoch != fo->run_epoch && fo_peer_reachable(fo, p))
+            possible++;
+    }
+    return possible < fo_needed_votes(fo);
+}
+
 void fo_start_election(rkv_fo *fo, bool manual, rkv_fo_actions *out)
 {
     uint64_t e = fo->current_epoch + 1;
@@ -102,6 +118,18 @@ void fo_vote_tick(rkv_fo *fo, rkv_fo_actions *out)
 {
     if (fo->phase == FO_ELECTION) {
         check_won(fo, out);
+        /* A split vote (candidates that started together) would otherwise
+         * hold the cluster for failover-timeout: give up at once and try
+         * again after a short random back-off, as Raft does. */
+        if (fo->phase == FO_ELECTION && cannot_win(fo)) {
+            bool manual = fo->run_manual;
+            fo_run_abort(fo, "split vote", out);
+            if (!manual)
+                fo->next_try_ms =
+                    fo->now + (int64_t)fo->cfg.ping_interval_ms / 2 +
+                    jitter(fo, 3 * (int64_t)fo->cfg.ping_interval_ms);
+            return;
+        }
         /* Ask again those that have not answered (requests get lost). */
         if (fo->phase == FO_ELECTION &&
             fo->now - fo->run_step_ms >= 2 * (int64_t)fo->cfg.ping_interval_ms) {
@@ -141,7 +169,9 @@ void fo_vote_tick(rkv_fo *fo, rkv_fo_actions *out)
         return;
     if (!fo->try_armed) {
         fo->try_armed = true;
-        int64_t at = fo->now + jitter(fo, 5 * (int64_t)fo->cfg.ping_interval_ms);
+        /* Candidates that collide abandon the split vote at once and
+         * back off again (above), so the first try need not wait long. */
+        int64_t at = fo->now + jitter(fo, (int64_t)fo->cfg.ping_interval_ms);
         if (at > fo->next_try_ms)
             fo->next_try_ms = at;
     }

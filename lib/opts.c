@@ -469,8 +469,8 @@ int replkv_opts_set_peer_cb(replkv_opts *o, replkv_peer_cb cb, void *ud)
 {
     if (o == NULL)
         return rkv_fail(REPLKV_EINVAL, "replkv_opts_set_peer_cb: NULL options");
-    o->peer_cb = cb;
-    o->peer_ud = ud;
+    o->fo.peer_cb = cb;
+    o->fo.peer_ud = ud;
     return 0;
 }
 
@@ -480,8 +480,8 @@ int replkv_opts_set_decision_cb(replkv_opts *o, replkv_decision_cb cb,
     if (o == NULL)
         return rkv_fail(REPLKV_EINVAL,
                         "replkv_opts_set_decision_cb: NULL options");
-    o->decision_cb = cb;
-    o->decision_ud = ud;
+    o->fo.decision_cb = cb;
+    o->fo.decision_ud = ud;
     return 0;
 }
 
@@ -491,7 +491,7 @@ int replkv_opts_set_divergence_cb(replkv_opts *o, replkv_divergence_cb cb,
     if (o == NULL)
         return rkv_fail(REPLKV_EINVAL,
                         "replkv_opts_set_divergence_cb: NULL options");
-    o->divergence_cb = cb;
-    o->divergence_ud = ud;
+    o->fo.divergence_cb = cb;
+    o->fo.divergence_ud = ud;
     return 0;
 }

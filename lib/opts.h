@@ -67,18 +67,24 @@ typedef struct rkv_config {
     char bind_source_addr[64];   /* outgoing links' source, "" = any */
 } rkv_config;
 
-struct replkv_opts {
-    rkv_config cfg;
-    replkv_log_cb log_cb;
-    void *log_ud;
-    replkv_role_cb role_cb;
-    void *role_ud;
+/* The failover callbacks, as the application set them (lib/failover_node.c
+ * keeps a copy). */
+typedef struct rkv_fo_callbacks {
     replkv_peer_cb peer_cb;
     void *peer_ud;
     replkv_decision_cb decision_cb;
     void *decision_ud;
     replkv_divergence_cb divergence_cb;
     void *divergence_ud;
+} rkv_fo_callbacks;
+
+struct replkv_opts {
+    rkv_config cfg;
+    replkv_log_cb log_cb;
+    void *log_ud;
+    replkv_role_cb role_cb;
+    void *role_ud;
+    rkv_fo_callbacks fo;
 };
 
 void rkv_config_defaults(rkv_config *c);

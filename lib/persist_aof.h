@@ -157,15 +157,19 @@ typedef struct rkv_aof_load_info {
  *  - a torn tail (a last frame cut short, or a last frame whose checksum
  *    fails with nothing valid after it, or zero bytes to the end) is cut
  *    off: the file is truncated and fsynced, info->truncated says how much;
+ *    With flags & RKV_LOAD_REFUSE_TORN (aof-load-truncated no) it is
+ *    REPLKV_ECORRUPT instead, and the file is left as it is;
  *  - damage before the tail (checksum, length or decoding) is
- *    REPLKV_ECORRUPT naming the file and byte offset, unless repair (the
- *    aof-load-truncated idea taken further) is set: then the file is cut
- *    at the bad frame and info->repaired is set.
+ *    REPLKV_ECORRUPT naming the file and byte offset, unless
+ *    flags & RKV_LOAD_REPAIR (the aof-load-truncated idea taken further):
+ *    then the file is cut at the bad frame and info->repaired is set.
  * Returns 0; REPLKV_ENOTFOUND; REPLKV_ECORRUPT (also when `from` falls
  * inside a frame); REPLKV_EVERSION; REPLKV_EIO; or what fn returned. */
+#define RKV_LOAD_REPAIR 0x1u      /* cut mid-file damage (and lose the rest) */
+#define RKV_LOAD_REFUSE_TORN 0x2u /* refuse a torn tail instead of cutting */
 int rkv_aof_load(const rkv_fs *fs, const char *dir, size_t max_payload,
-                 bool repair, int64_t from, rkv_persist_apply_fn fn, void *ud,
-                 rkv_aof_load_info *info);
+                 unsigned flags, int64_t from, rkv_persist_apply_fn fn,
+                 void *ud, rkv_aof_load_info *info);
 
 typedef struct rkv_persist_loaded {
     bool have_snapshot, have_aof;
@@ -188,11 +192,12 @@ typedef struct rkv_persist_loaded {
  * rename and the AOF's rewrite the AOF is trimmed here (aof_trimmed); an
  * AOF that ends before the snapshot's offset is removed (aof_dropped).
  * Afterwards rkv_aof_open(out->replid, out->offset) opens the AOF.
- * out->replid/offset: "" and 0 when dir holds neither file. Returns 0;
+ * out->replid/offset: "" and 0 when dir holds neither file. flags as for
+ * rkv_aof_load (RKV_LOAD_*). Returns 0;
  * REPLKV_EIO (dir missing or unreadable, naming it); the errors of
  * rkv_snap_load and rkv_aof_load. */
 int rkv_persist_load(const rkv_fs *fs, const char *dir, size_t max_payload,
-                     bool repair, rkv_persist_apply_fn fn, void *ud,
+                     unsigned flags, rkv_persist_apply_fn fn, void *ud,
                      rkv_persist_loaded *out);
 
 #endif /* RKV_PERSIST_AOF_H */

@@ -138,8 +138,8 @@ static void classify(const uint8_t *p, uint64_t pos, uint64_t size,
 /* ------------------------------------------------------------- replay */
 
 int rkv_aof_load(const rkv_fs *fs, const char *dir, size_t max_payload,
-                 bool repair, int64_t from, rkv_persist_apply_fn fn, void *ud,
-                 rkv_aof_load_info *info)
+                 unsigned flags, int64_t from, rkv_persist_apply_fn fn,
+                 void *ud, rkv_aof_load_info *info)
 {
     memset(info, 0, sizeof *info);
     char path[RKV_PATH_MAX];
@@ -199,7 +199,16 @@ int rkv_aof_load(const rkv_fs *fs, const char *dir, size_t max_payload,
         bool torn;
         classify(p, pos, size, max_payload, prc, &torn, info->reason,
                  sizeof info->reason);
-        if (!torn && !repair) {
+        if (torn && (flags & RKV_LOAD_REFUSE_TORN)) {
+            rc = rkv_fail(REPLKV_ECORRUPT,
+                          "%s: torn last write at byte %" PRIu64 " of %" PRIu64
+                          " (%s; %" PRIu64 " bytes) and aof-load-truncated "
+                          "is no: the file is left as it is (set it to yes "
+                          "to cut them off)",
+                          path, pos, size, info->reason, size - pos);
+            break;
+        }
+        if (!torn && !(flags & RKV_LOAD_REPAIR)) {
             rc = rkv_fail(REPLKV_ECORRUPT,
                           "%s: damaged at byte %" PRIu64 " of %" PRIu64
                           " (%s); the repair flag cuts the file there, "
@@ -227,7 +236,7 @@ int rkv_aof_load(const rkv_fs *fs, const char *dir, size_t max_payload,
 }
 
 int rkv_persist_load(const rkv_fs *fs, const char *dir, size_t max_payload,
-                     bool repair, rkv_persist_apply_fn fn, void *ud,
+                     unsigned flags, rkv_persist_apply_fn fn, void *ud,
                      rkv_persist_loaded *out)
 {
     memset(out, 0, sizeof *out);
@@ -283,7 +292,7 @@ int rkv_persist_load(const rkv_fs *fs, const char *dir, size_t max_payload,
     }
     if (!out->have_aof)
         return 0;
-    rc = rkv_aof_load(fs, dir, max_payload, repair, from, fn, ud, &out->aof);
+    rc = rkv_aof_load(fs, dir, max_payload, flags, from, fn, ud, &out->aof);
     if (rc != 0)
         return rc;
     if (!out->have_snapshot) {

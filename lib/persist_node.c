@@ -6,6 +6,7 @@
  */
 #include "persist_node.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -567,6 +568,44 @@ typedef struct load_ctx {
 
 /* The replica's apply code, into the shard tables (no thread runs yet, and
  * nothing is journaled). */
+/* The backlog after a restart: the history's last repl-backlog-size bytes,
+ * read back from the append-only file, so that replicas that were behind
+ * when the node stopped resume with a partial resync (a backlog starting
+ * empty serves only those exactly at its offset). Starts empty at off when
+ * the file does not end there (a snapshot newer than it). */
+static int refill_backlog(replkv_t *kv, const rkv_persist_loaded *L,
+                          const char *replid, int64_t off)
+{
+    rkv_pnode *pn = kv->pn;
+    int64_t from = off;
+    if (L->have_aof && !L->aof_trimmed && !L->aof_dropped &&
+        L->aof.end == off && off > L->aof.start) {
+        size_t cap = rkv_backlog_size(kv->bl);
+        from = off - (int64_t)cap > L->aof.start ? off - (int64_t)cap
+                                                 : L->aof.start;
+    }
+    size_t n = (size_t)(off - from);
+    uint8_t *buf = n ? malloc(n) : NULL;
+    char path[RKV_PATH_MAX];
+    int fd = -1;
+    if (n == 0 || buf == NULL ||
+        rkv_pf_path(path, sizeof path, pn->dir, RKV_AOF_FILE) != 0 ||
+        rkv_pf_open(&pn->fs, path, O_RDONLY, &fd) != 0 ||
+        rkv_pf_pread(&pn->fs, fd, path, buf, n,
+                     RKV_AOF_HDR + (uint64_t)(from - L->aof.start)) != 0) {
+        /* Not worth failing the open over: partial resyncs just start
+         * later. */
+        from = off;
+        n = 0;
+    }
+    rkv_pf_close(fd);
+    int rc = rkv_backlog_reset(kv->bl, replid, from);
+    if (rc == 0 && n > 0)
+        rkv_backlog_append(kv->bl, buf, n);
+    free(buf);
+    return rc;
+}
+
 static int load_apply(void *ud, const rkv_msg *m)
 {
     load_ctx *c = ud;
@@ -656,9 +695,10 @@ static int load_data(replkv_t *kv)
     size_t max = rkv_frame_limit((size_t)kv->cfg.proto_max_bulk_len) + 64;
     rkv_persist_loaded L;
     uint64_t t0 = rkv_mono_ms();
-    int rc = rkv_persist_load(&pn->fs, pn->dir, max,
-                              kv->cfg.aof_load_corrupt_repair != 0, load_apply,
-                              &c, &L);
+    unsigned flags = (kv->cfg.aof_load_corrupt_repair ? RKV_LOAD_REPAIR : 0) |
+                     (kv->cfg.aof_load_truncated ? 0 : RKV_LOAD_REFUSE_TORN);
+    int rc = rkv_persist_load(&pn->fs, pn->dir, max, flags, load_apply, &c,
+                              &L);
     if (rc != 0)
         return rc;
     for (unsigned i = 0; i < RKV_SHARDS; i++)
@@ -672,13 +712,6 @@ static int load_data(replkv_t *kv)
                 L.aof.repaired ? " by aof-load-corrupt-repair: data after "
                                  "that point is lost"
                                : ": a torn last write");
-        if (!L.aof.repaired && !kv->cfg.aof_load_truncated)
-            return rkv_fail(REPLKV_ECORRUPT,
-                            "%s/%s had a torn tail at file position %" PRIu64
-                            " (%" PRIu64 " bytes, now cut off) and "
-                            "aof-load-truncated is no",
-                            pn->dir, RKV_AOF_FILE, L.aof.truncated_at,
-                            L.aof.truncated);
     }
     if (L.aof_trimmed)
         rkv_log(kv, REPLKV_LOG_NOTICE,
@@ -693,7 +726,7 @@ static int load_data(replkv_t *kv)
     if (L.replid[0] != '\0') {
         memcpy(replid, L.replid, sizeof replid);
         off = L.offset;
-        if ((rc = rkv_backlog_reset(kv->bl, replid, off)) != 0)
+        if ((rc = refill_backlog(kv, &L, replid, off)) != 0)
             return rc;
         if (L.have_snapshot && strcmp(L.snap.replid, replid) == 0 &&
             L.snap.second_offset >= 0)

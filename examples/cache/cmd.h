@@ -55,6 +55,9 @@ int cmd_lookup(const cache_server *srv, const char *name, size_t len);
  * then the command, counting calls, time and failures. */
 void cmd_dispatch(cache_client *c);
 
+/* Redis's unknown-command error for c's request. */
+void cmd_unknown(cache_client *c);
+
 /* Reply helpers: every error reply goes through c_err so it is counted. */
 void c_ok(cache_client *c);
 void c_err(cache_client *c, const char *msg);
@@ -152,5 +155,10 @@ long docs_count_args(const char *grammar);
  * Returns 0, or -1 for an unknown section (out NULL). */
 int info_build(cache_server *srv, const char *section, char **out,
                size_t *len);
+
+/* info.c: appends the library's INFO section (without its header) to t,
+ * skipping the fields already written to t since start. */
+void info_merge_lib(cache_server *srv, rbuf *t, size_t start,
+                    const char *section);
 
 #endif /* CACHE_CMD_H */

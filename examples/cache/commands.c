@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sentinel.h"
 #include "util.h"
 
 #define RO CMD_READONLY
@@ -340,7 +341,9 @@ const cmd_def cmd_table[] = {
     {"failover", -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE, cmd_failover, 0, 0,
      0, "admin slow dangerous", "server", "6.2.0", "O(1)",
      "Starts a coordinated failover from a server to one of its replicas.",
-     "[ABORT] [TIMEOUT=milliseconds:integer]", NULL, 0},
+     "[target@(TO=host:string port:integer [FORCE])] [ABORT] "
+     "[TIMEOUT=milliseconds:integer]",
+     NULL, 0},
 };
 
 const size_t cmd_count = sizeof cmd_table / sizeof cmd_table[0];
@@ -495,7 +498,7 @@ void c_subcommand_error(cache_client *c)
 
 /* ------------------------------------------------------------ dispatch */
 
-static void unknown_command(cache_client *c)
+void cmd_unknown(cache_client *c)
 {
     /* Redis 7: the name and up to 128 bytes of the first arguments. */
     char args[256];
@@ -521,6 +524,10 @@ static void unknown_command(cache_client *c)
 void cmd_dispatch(cache_client *c)
 {
     cache_server *srv = c->srv;
+    if (c->flags & CF_SENTINEL) { /* a Sentinel port's client */
+        sentinel_dispatch(c);
+        return;
+    }
     int idx = cmd_lookup(srv, c->argv[0], c->argvlen[0]);
     c->cmds++;
     if (idx < 0) {
@@ -535,7 +542,7 @@ void cmd_dispatch(cache_client *c)
             client_close(c, false);
             return;
         }
-        unknown_command(c);
+        cmd_unknown(c);
         return;
     }
     const cmd_def *d = &cmd_table[idx];

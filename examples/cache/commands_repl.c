@@ -3,6 +3,7 @@
  * Redis's reply shapes and error texts. Ports in and out are client ports;
  * replication.c translates them to and from the library's peer ports.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "cmd.h"
 #include "replication.h"
+#include "sentinel.h"
 #include "util.h"
 
 /* "id=7 addr=127.0.0.1:5000" for the log lines Redis writes. */
@@ -24,6 +26,12 @@ void cmd_replicaof(cache_client *c)
     cache_server *srv = c->srv;
     char client[512];
     who(c, client, sizeof client);
+    if (srv->conf.sentinel_name != NULL) {
+        /* The cluster decides roles; the library would refuse. */
+        c_err(c, "ERR REPLICAOF not allowed while failover is on (sentinel "
+                 "monitor): use FAILOVER or SENTINEL FAILOVER");
+        return;
+    }
     if (c_arg_is(c, 1, "no") && c_arg_is(c, 2, "one")) {
         if (replkv_role(srv->kv) == REPLKV_ROLE_REPLICA) {
             int rc = replkv_replicaof_none(srv->kv);
@@ -206,7 +214,139 @@ void cmd_wait(cache_client *c)
     repl_block_wait(c, n, deadline);
 }
 
+#define FAILOVER_OFF                                                           \
+    "ERR FAILOVER needs failover on: set 'sentinel monitor' in the "           \
+    "configuration (see the README's Sentinel section)"
+
+/* Whether a failover led by this node runs, or paused its writes. */
+static bool failover_running(cache_server *srv)
+{
+    replkv_cluster_info *ci = sentinel_cluster(srv);
+    bool running = ci != NULL && (ci->failover_running || ci->writes_paused);
+    free(ci);
+    return running;
+}
+
+/* The replica at host and client port among in's, or NULL. */
+static const replkv_replica_info *find_replica(const replkv_repl_info *in,
+                                               const char *host, long long port)
+{
+    int n = in->connected_replicas < in->replicas_cap ? in->connected_replicas
+                                                      : in->replicas_cap;
+    for (int i = 0; i < n; i++)
+        if (strcmp(in->replicas[i].addr, host) == 0 &&
+            repl_replica_client_port(in->replicas[i].port) == port)
+            return &in->replicas[i];
+    return NULL;
+}
+
+/* Redis 6.2's checks, in its order, once the arguments are parsed.
+ * Returns the error to reply, or NULL to go on (*target filled). */
+static const char *failover_check(cache_server *srv, const char *host,
+                                  long long port, bool force, long long timeout,
+                                  char *target, size_t cap)
+{
+    if (srv->conf.sentinel_name == NULL)
+        return FAILOVER_OFF;
+    if (failover_running(srv))
+        return "ERR FAILOVER already in progress.";
+    if (replkv_role(srv->kv) != REPLKV_ROLE_PRIMARY)
+        return "ERR FAILOVER is not valid when server is a replica.";
+    replkv_repl_info *in = malloc(sizeof *in);
+    if (in == NULL)
+        return "ERR out of memory";
+    memset(in, 0, sizeof *in);
+    in->size = sizeof *in;
+    const char *err = NULL;
+    const replkv_replica_info *r = NULL;
+    if (replkv_repl_info_get(srv->kv, in) != 0 || in->connected_replicas == 0)
+        err = "ERR FAILOVER requires connected replicas.";
+    else if (force && (timeout == 0 || host == NULL))
+        err = "ERR FAILOVER with force option requires both a timeout and "
+              "target HOST and IP.";
+    else if (force)
+        /* The library gives up after the timeout and resumes writes on
+         * this primary: it never promotes a replica that lacks writes. */
+        err = "ERR FAILOVER FORCE is not supported by this build (a "
+              "failover never loses acknowledged writes: it is abandoned "
+              "after its TIMEOUT)";
+    else if (host != NULL && (r = find_replica(in, host, port)) == NULL)
+        err = "ERR FAILOVER target HOST and PORT is not a replica.";
+    else if (r != NULL && strcmp(r->state, "online") != 0)
+        err = "ERR FAILOVER target replica is not online.";
+    else if (r != NULL)
+        snprintf(target, cap, "%s:%d", r->addr, r->port);
+    free(in);
+    return err;
+}
+
 void cmd_failover(cache_client *c)
 {
-    c_err(c, "ERR FAILOVER is not supported yet by this build");
+    cache_server *srv = c->srv;
+    if (c->argc == 2 && c_arg_is(c, 1, "abort")) {
+        if (srv->conf.sentinel_name == NULL || !failover_running(srv))
+            c_err(c, "ERR No failover in progress.");
+        else
+            c_err(c, "ERR FAILOVER ABORT is not supported by this build: "
+                     "the failover resumes writes here by itself if it is "
+                     "not done within its TIMEOUT");
+        return;
+    }
+    long long timeout = 0, port = 0;
+    bool force = false;
+    char host[256];
+    bool has_host = false;
+    for (size_t j = 1; j < c->argc; j++) {
+        if (c_arg_is(c, j, "timeout") && j + 1 < c->argc && timeout == 0) {
+            if (!c_arg_ll(c, j + 1, &timeout))
+                return;
+            if (timeout <= 0) {
+                c_err(c, "ERR FAILOVER timeout must be greater than 0");
+                return;
+            }
+            j++;
+        } else if (c_arg_is(c, j, "to") && j + 2 < c->argc && !has_host) {
+            if (!c_arg_ll(c, j + 2, &port))
+                return;
+            size_t n = c->argvlen[j + 1] < sizeof host - 1 ? c->argvlen[j + 1]
+                                                           : sizeof host - 1;
+            memcpy(host, c->argv[j + 1], n);
+            host[n] = '\0';
+            has_host = true;
+            j += 2;
+        } else if (c_arg_is(c, j, "force") && !force) {
+            force = true;
+        } else {
+            c_syntax(c);
+            return;
+        }
+    }
+    char target[300] = "";
+    const char *err = failover_check(srv, has_host ? host : NULL, port, force,
+                                     timeout, target, sizeof target);
+    if (err != NULL) {
+        c_err(c, err);
+        return;
+    }
+    int rc = replkv_failover(srv->kv, target[0] ? target : NULL, timeout);
+    if (rc == REPLKV_EBUSY)
+        c_err(c, "ERR FAILOVER already in progress.");
+    else if (rc == REPLKV_ENOTSUP)
+        c_err(c, FAILOVER_OFF);
+    else if (rc == REPLKV_EINVAL) /* one the cluster does not know */
+        c_errf(c, "ERR FAILOVER target HOST and PORT is not a replica. (%s)",
+               replkv_last_error());
+    else if (rc == REPLKV_ENOTFOUND)
+        c_err(c, "ERR FAILOVER requires connected replicas.");
+    else if (rc < 0)
+        c_libfail(c, rc);
+    if (rc < 0)
+        return;
+    if (has_host)
+        log_msg(srv->log, LOG_NOTICE,
+                "FAILOVER requested to %s:%lld (peer %s).", host, port,
+                target);
+    else
+        log_msg(srv->log, LOG_NOTICE, "FAILOVER requested to any replica.");
+    c_ok(c);
 }

@@ -77,6 +77,8 @@ bool conf_init(cache_conf *c)
     c->obuf_soft_seconds = 60;
     c->query_buf_limit = 1024ull * 1024 * 1024;
     c->repl_port = -1;
+    c->sentinel_port = -1;
+    c->replica_priority = 100;
     char *def[] = {"127.0.0.1", "-::1"};
     c->dir = dup_str(".");
     return c->dir != NULL && set_bind(c, 2, def);
@@ -91,6 +93,8 @@ void conf_free(cache_conf *c)
     free(c->pidfile);
     free(c->config_file);
     free(c->replicaof_host);
+    free(c->sentinel_name);
+    free(c->monitor_host);
     memset(c, 0, sizeof *c);
 }
 
@@ -105,9 +109,13 @@ bool conf_copy(cache_conf *dst, const cache_conf *src)
     dst->pidfile = dup_str(src->pidfile);
     dst->config_file = dup_str(src->config_file);
     dst->replicaof_host = dup_str(src->replicaof_host);
+    dst->sentinel_name = dup_str(src->sentinel_name);
+    dst->monitor_host = dup_str(src->monitor_host);
     bool ok = set_bind(dst, (int)src->nbind, src->bind);
     if (!ok || (src->requirepass && !dst->requirepass) ||
         (src->replicaof_host && !dst->replicaof_host) ||
+        (src->sentinel_name && !dst->sentinel_name) ||
+        (src->monitor_host && !dst->monitor_host) ||
         (src->logfile && !dst->logfile) || (src->dir && !dst->dir) ||
         (src->pidfile && !dst->pidfile) ||
         (src->config_file && !dst->config_file)) {
@@ -150,9 +158,7 @@ bool conf_parse_bytes(const char *s, uint64_t *out)
     return false;
 }
 
-static int reasonf(char *reason, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int reasonf(char *reason, size_t cap, const char *fmt, ...)
+int conf_reasonf(char *reason, size_t cap, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -166,10 +172,10 @@ static int parse_ll(const char *s, long long min, long long max,
 {
     long long v = 0;
     if (!util_str2ll(s, strlen(s), &v))
-        return reasonf(reason, cap,
+        return conf_reasonf(reason, cap,
                        "argument couldn't be parsed into an integer");
     if (v < min || v > max)
-        return reasonf(reason, cap,
+        return conf_reasonf(reason, cap,
                        "argument must be between %lld and %lld inclusive", min,
                        max);
     *out = v;
@@ -183,7 +189,7 @@ static int parse_yesno(const char *s, bool *out, char *reason, size_t cap)
     else if (strcasecmp(s, "no") == 0)
         *out = false;
     else
-        return reasonf(reason, cap, "argument must be 'yes' or 'no'");
+        return conf_reasonf(reason, cap, "argument must be 'yes' or 'no'");
     return 0;
 }
 
@@ -193,7 +199,7 @@ static int replace_str(char **field, const char *v, char *reason, size_t cap)
     if (v != NULL && *v != '\0') {
         n = strdup(v);
         if (n == NULL)
-            return reasonf(reason, cap, "out of memory");
+            return conf_reasonf(reason, cap, "out of memory");
     }
     free(*field);
     *field = n;
@@ -228,13 +234,13 @@ static bool valid_addr(const char *a)
 static int set_bindd(cache_conf *c, int argc, char **argv, char *r, size_t cap)
 {
     if (argc - 1 > 16)
-        return reasonf(r, cap, "Too many bind addresses specified.");
+        return conf_reasonf(r, cap, "Too many bind addresses specified.");
     for (int i = 1; i < argc; i++)
         if (!valid_addr(argv[i]))
-            return reasonf(r, cap, "'%s' is not an IPv4 or IPv6 address",
+            return conf_reasonf(r, cap, "'%s' is not an IPv4 or IPv6 address",
                            argv[i]);
     if (!set_bind(c, argc - 1, argv + 1))
-        return reasonf(r, cap, "out of memory");
+        return conf_reasonf(r, cap, "out of memory");
     return 0;
 }
 
@@ -267,7 +273,7 @@ static int set_logfile(cache_conf *c, int argc, char **argv, char *r,
         /* Like redis-server: refuse to start with a log we cannot write. */
         FILE *f = fopen(argv[1], "a");
         if (f == NULL)
-            return reasonf(r, cap, "Can't open the log file: %s",
+            return conf_reasonf(r, cap, "Can't open the log file: %s",
                            strerror(errno));
         fclose(f);
     }
@@ -289,7 +295,7 @@ static int set_loglevel(cache_conf *c, int argc, char **argv, char *r,
 {
     (void)argc;
     if (parse_loglevel(argv[1], &c->loglevel) < 0)
-        return reasonf(r, cap, "Invalid log level. Must be one of debug, "
+        return conf_reasonf(r, cap, "Invalid log level. Must be one of debug, "
                                "verbose, notice, warning");
     return 0;
 }
@@ -303,7 +309,7 @@ static int set_daemonize(cache_conf *c, int argc, char **argv, char *r,
     if (parse_yesno(argv[1], &v, r, cap) < 0)
         return -1;
     if (v)
-        return reasonf(r, cap, "'daemonize yes' is not supported by this "
+        return conf_reasonf(r, cap, "'daemonize yes' is not supported by this "
                                "build: run replkv-cache under a supervisor");
     return 0;
 }
@@ -313,10 +319,10 @@ static int set_dir(cache_conf *c, int argc, char **argv, char *r, size_t cap)
     (void)argc;
     struct stat st;
     if (stat(argv[1], &st) != 0)
-        return reasonf(r, cap, "Can't chdir to '%s': %s", argv[1],
+        return conf_reasonf(r, cap, "Can't chdir to '%s': %s", argv[1],
                        strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return reasonf(r, cap, "Can't chdir to '%s': %s", argv[1],
+        return conf_reasonf(r, cap, "Can't chdir to '%s': %s", argv[1],
                        strerror(ENOTDIR));
     return replace_str(&c->dir, argv[1], r, cap);
 }
@@ -352,11 +358,11 @@ static int set_protected(cache_conf *c, int argc, char **argv, char *r,
 static int set_obuf(cache_conf *c, int argc, char **argv, char *r, size_t cap)
 {
     if ((argc - 1) % 4 != 0)
-        return reasonf(r, cap, "Wrong number of arguments in buffer limit "
+        return conf_reasonf(r, cap, "Wrong number of arguments in buffer limit "
                                "configuration.");
     for (int i = 1; i < argc; i += 4) {
         if (strcasecmp(argv[i], "normal") != 0)
-            return reasonf(r, cap,
+            return conf_reasonf(r, cap,
                            "class '%s': only the 'normal' class exists in "
                            "this build (replicas are not clients here: "
                            "their links are bounded by repl-backlog-size)",
@@ -366,7 +372,7 @@ static int set_obuf(cache_conf *c, int argc, char **argv, char *r, size_t cap)
         if (!conf_parse_bytes(argv[i + 1], &hard) ||
             !conf_parse_bytes(argv[i + 2], &soft) ||
             !util_str2ll(argv[i + 3], strlen(argv[i + 3]), &secs) || secs < 0)
-            return reasonf(r, cap, "Error in hard, soft or soft_seconds "
+            return conf_reasonf(r, cap, "Error in hard, soft or soft_seconds "
                                    "setting in buffer limit configuration.");
         c->obuf_hard = hard;
         c->obuf_soft = soft;
@@ -380,9 +386,9 @@ static int set_qbuf(cache_conf *c, int argc, char **argv, char *r, size_t cap)
     (void)argc;
     uint64_t v;
     if (!conf_parse_bytes(argv[1], &v))
-        return reasonf(r, cap, "argument must be a memory value");
+        return conf_reasonf(r, cap, "argument must be a memory value");
     if (v < 1024 * 1024 || v > 4ull * 1024 * 1024 * 1024)
-        return reasonf(r, cap, "argument must be between 1mb and 4gb");
+        return conf_reasonf(r, cap, "argument must be between 1mb and 4gb");
     c->query_buf_limit = v;
     return 0;
 }
@@ -418,11 +424,11 @@ static int set_replicaof(cache_conf *c, int argc, char **argv, char *r,
     long long port = 0;
     if (argv[1][0] == '\0' || strlen(argv[1]) >= 256 ||
         strchr(argv[1], ' ') != NULL)
-        return reasonf(r, cap, "bad primary host '%s'", argv[1]);
+        return conf_reasonf(r, cap, "bad primary host '%s'", argv[1]);
     if (parse_ll(argv[2], 1, 65535, &port, r, cap) < 0)
         return -1;
     if (conf_peer_port((int)port) < 0)
-        return reasonf(r, cap,
+        return conf_reasonf(r, cap,
                        "the primary's repl-port would be %lld + %d, over "
                        "65535 (replicaof takes the primary's client port)",
                        port, CACHE_REPL_PORT_OFFSET);
@@ -459,7 +465,7 @@ static int set_save(cache_conf *c, int argc, char **argv, char *r, size_t cap)
     (void)c;
     if (argc == 2 && argv[1][0] == '\0')
         return 0; /* save "": no snapshots, which is the truth */
-    return reasonf(r, cap, "'save' is not supported yet by this build "
+    return conf_reasonf(r, cap, "'save' is not supported yet by this build "
                            "(no RDB save points: use appendonly yes)");
 }
 
@@ -548,13 +554,14 @@ const char *conf_unsupported_reason(const char *name, char *buf, size_t cap)
         bool prefix;
         const char *why;
     } refused[] = {
-        {"sentinel", true, "failover not built"},
-        {"replica-priority", false, "failover not built"},
-        {"slave-priority", false, "failover not built"},
-        {"failover-timeout", false, "failover not built"},
-        {"down-after-milliseconds", false, "failover not built"},
-        {"parallel-syncs", false, "failover not built"},
-        {"quorum", false, "failover not built"},
+        /* Sentinel's settings are "sentinel <name> ..." lines. */
+        {"failover-timeout", false, "write 'sentinel failover-timeout "
+                                    "<master-name> <ms>'"},
+        {"down-after-milliseconds", false,
+         "write 'sentinel down-after-milliseconds <master-name> <ms>'"},
+        {"parallel-syncs", false,
+         "write 'sentinel parallel-syncs <master-name> <n>'"},
+        {"quorum", false, "the quorum is the last word of 'sentinel monitor'"},
         /* Persistence is appendonly + snapshots; the file names are
          * fixed and there are no RDB save points. */
         {"appendfilename", false, "the file is dir/appendonly.rkv"},
@@ -574,7 +581,7 @@ const char *conf_unsupported_reason(const char *name, char *buf, size_t cap)
         {"slave-", true, "not a replication option of this build"},
     };
     if (find_directive(conf_canonical_name(name)) != NULL ||
-        conf_is_lib_option(name))
+        conf_is_lib_option(name) || conf_sentinel_handles(name))
         return NULL;
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         size_t n = strlen(refused[i].name);
@@ -598,52 +605,54 @@ int conf_apply(cache_conf *c, replkv_opts *o, int argc, char **argv,
                char *reason, size_t cap)
 {
     if (argc < 1)
-        return reasonf(reason, cap, "empty directive");
+        return conf_reasonf(reason, cap, "empty directive");
     const char *name = argv[0];
     bool save_points = strcasecmp(name, "save") == 0 &&
                        !(argc == 2 && argv[1][0] == '\0');
     char why_not[256];
     if (save_points)
-        return reasonf(reason, cap,
+        return conf_reasonf(reason, cap,
                        "'save' is not supported yet by this build "
                        "(no RDB save points: use appendonly yes)");
     if (conf_unsupported_reason(name, why_not, sizeof why_not) != NULL)
-        return reasonf(reason, cap, "%s", why_not);
+        return conf_reasonf(reason, cap, "%s", why_not);
+    if (conf_sentinel_handles(name))
+        return conf_sentinel_apply(c, o, argc, argv, reason, cap);
     if (conf_is_lib_option(name)) {
         if (argc != 2)
-            return reasonf(reason, cap,
+            return conf_reasonf(reason, cap,
                            "'%s': Bad directive or wrong number of arguments",
                            name);
         if (o != NULL &&
             replkv_opts_set(o, conf_canonical_name(name), argv[1]) != 0)
-            return reasonf(reason, cap, "%s", replkv_last_error());
+            return conf_reasonf(reason, cap, "%s", replkv_last_error());
         return 0;
     }
     const directive *d = find_directive(conf_canonical_name(name));
     if (d == NULL || argc < d->min_argc ||
         (d->max_argc >= 0 && argc > d->max_argc))
-        return reasonf(reason, cap,
+        return conf_reasonf(reason, cap,
                        "'%s': Bad directive or wrong number of arguments",
                        name);
     char why[512];
     why[0] = '\0';
     if (d->set(c, argc, argv, why, sizeof why) < 0)
-        return reasonf(reason, cap, "'%s': %s", name, why);
+        return conf_reasonf(reason, cap, "'%s': %s", name, why);
     if (o != NULL && d->set == set_requirepass &&
         replkv_opts_set(o, "requirepass", argv[1]) != 0)
-        return reasonf(reason, cap, "%s", replkv_last_error());
+        return conf_reasonf(reason, cap, "%s", replkv_last_error());
     if (o != NULL && d->set == set_replicaof) {
         char v[300] = "";
         if (c->replicaof_host != NULL)
             snprintf(v, sizeof v, "%s %d", c->replicaof_host,
                      conf_peer_port(c->replicaof_port));
         if (replkv_opts_set(o, "replicaof", v) != 0)
-            return reasonf(reason, cap, "%s", replkv_last_error());
+            return conf_reasonf(reason, cap, "%s", replkv_last_error());
     }
     /* The library logs at the server's level too. */
     if (strcasecmp(name, "loglevel") == 0 && o != NULL &&
         replkv_opts_set(o, "loglevel", loglevel_names[c->loglevel]) != 0)
-        return reasonf(reason, cap, "%s", replkv_last_error());
+        return conf_reasonf(reason, cap, "%s", replkv_last_error());
     return 0;
 }
 
@@ -671,6 +680,9 @@ static const conf_param params[] = {
     {"slaveof", false},
     {"repl-port", false},
     {"metrics-port", false},
+    {"sentinel-port", false},
+    {"replica-priority", false},
+    {"slave-priority", false},
     {NULL, false},
 };
 
@@ -732,6 +744,11 @@ int conf_get(const cache_conf *c, const char *name, char *buf, size_t cap)
         snprintf(buf, cap, "%d", conf_effective_repl_port(c));
     else if (strcasecmp(name, "metrics-port") == 0)
         snprintf(buf, cap, "%d", c->metrics_port);
+    else if (strcasecmp(name, "sentinel-port") == 0)
+        snprintf(buf, cap, "%d", conf_sentinel_port(c));
+    else if (strcasecmp(name, "replica-priority") == 0 ||
+             strcasecmp(name, "slave-priority") == 0)
+        snprintf(buf, cap, "%lld", c->replica_priority);
     else
         return -1;
     return 0;
@@ -742,10 +759,10 @@ int conf_set(cache_conf *c, const char *name, const char *value, char *reason,
 {
     const directive *d = find_directive(name);
     if (d == NULL || !d->runtime)
-        return reasonf(reason, cap, "parameter can't be set at runtime");
+        return conf_reasonf(reason, cap, "parameter can't be set at runtime");
     char *copy = strdup(value);
     if (copy == NULL)
-        return reasonf(reason, cap, "out of memory");
+        return conf_reasonf(reason, cap, "out of memory");
     int n = 1;
     char **w = NULL;
     if (d->max_argc == 2) {
@@ -769,9 +786,9 @@ int conf_set(cache_conf *c, const char *name, const char *value, char *reason,
     }
     int rc;
     if (w == NULL)
-        rc = reasonf(reason, cap, "out of memory");
+        rc = conf_reasonf(reason, cap, "out of memory");
     else if (n < d->min_argc || (d->max_argc >= 0 && n > d->max_argc))
-        rc = reasonf(reason, cap, "wrong number of arguments");
+        rc = conf_reasonf(reason, cap, "wrong number of arguments");
     else
         rc = d->set(c, n, w, reason, cap);
     free(w);

@@ -6,8 +6,9 @@
  * The server's own directives live in cache_conf; the library's (maxmemory,
  * hz, ...) are handed to replkv_opts_set() as they are read, so a bad value
  * is reported with its file and line. Directives of features this build
- * does not have yet (failover, persistence) are refused by name instead of
- * being silently ignored.
+ * does not have (RDB files, Redis replication knobs without an equivalent)
+ * are refused by name instead of being silently ignored. The failover
+ * directives are conf_sentinel.c's.
  *
  * Replication: the library's peers talk on their own port, repl-port
  * (default: the client port + 10000, as Redis Cluster's bus port).
@@ -50,11 +51,26 @@ typedef struct cache_conf {
     /* Prometheus /metrics over HTTP on this port (0 = off), on the first
      * bind address, as the library's repl-port. */
     int metrics_port;
+    /* Failover (conf_sentinel.c). sentinel_mode is --sentinel: a witness
+     * that holds no data and whose port is its Sentinel port. */
+    bool sentinel_mode;
+    int sentinel_port;     /* -1: the client port + 20000 */
+    char *sentinel_name;   /* sentinel monitor <name>; NULL: failover off */
+    char *monitor_host;    /* ... <host> <port>: the client port written */
+    int monitor_port;
+    int quorum;
+    long long replica_priority; /* 100 */
 } cache_conf;
 
 /* The peer port is the client port plus this, unless repl-port says
  * otherwise. */
 #define CACHE_REPL_PORT_OFFSET 10000
+
+/* A data node's Sentinel port is its client port plus this, unless
+ * sentinel-port says otherwise (6379 -> 26379, as Redis's habit). */
+#define CACHE_SENTINEL_PORT_OFFSET 20000
+#define CACHE_SENTINEL_NAME_MAX 64
+#define CACHE_SENTINEL_MAX_NODES 32
 
 /* The library port for the client port of a primary: port + 10000, or -1
  * when that is over 65535 (or port is not 1..65535). */
@@ -127,6 +143,26 @@ int conf_get(const cache_conf *c, const char *name, char *buf, size_t cap);
 int conf_set(cache_conf *c, const char *name, const char *value, char *reason,
              size_t cap);
 
+/* conf_sentinel.c: true for the failover directives it applies
+ * ("sentinel ...", replica-priority, sentinel-port, ...). */
+bool conf_sentinel_handles(const char *name);
+
+/* conf_sentinel.c: applies one of them, as conf_apply(). */
+int conf_sentinel_apply(cache_conf *c, replkv_opts *o, int argc, char **argv,
+                        char *reason, size_t cap);
+
+/* conf_sentinel.c: the checks once everything is read: --sentinel needs a
+ * monitor and gets "witness yes"; a data node's sentinel-port is worked
+ * out; replicaof with failover on is dropped (the library decides the
+ * role) and note says so for the log. Returns 0, or -1 with reason. */
+int conf_sentinel_finish(cache_conf *c, replkv_opts *o, char *note,
+                         size_t notecap, char *reason, size_t cap);
+
+/* The port the Sentinel listener serves: a witness's port; a data node's
+ * sentinel-port, or port + 20000; 0 when failover is off; -1 when the
+ * default would pass 65535. */
+int conf_sentinel_port(const cache_conf *c);
+
 /* True if name is the directive of a feature this build does not have yet
  * (failover, persistence, replication knobs the library lacks). */
 bool conf_unsupported(const char *name);
@@ -137,6 +173,10 @@ const char *conf_unsupported_reason(const char *name, char *buf, size_t cap);
 
 /* True if name is one of the library's options (passed to replkv_*). */
 bool conf_is_lib_option(const char *name);
+
+/* Writes a reason (printf format) into reason[cap]; returns -1. */
+int conf_reasonf(char *reason, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Parses a redis.conf memory size ("100mb", "1gb", "4096"). */
 bool conf_parse_bytes(const char *s, uint64_t *out);

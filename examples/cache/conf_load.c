@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf.h"
 #include "resp.h"
@@ -219,6 +220,23 @@ int conf_load_file(cache_conf *c, replkv_opts *o, const char *path,
     return load_path(c, o, path, err, 0, NULL, 0);
 }
 
+/* True when argv[k] is the --sentinel mode flag rather than a "--sentinel
+ * <statement> ..." directive: nothing, another flag or a file follows. */
+static bool is_mode_flag(int argc, char **argv, int k)
+{
+    if (strcmp(argv[k], "--sentinel") != 0)
+        return false;
+    if (k + 1 >= argc || strncmp(argv[k + 1], "--", 2) == 0)
+        return true;
+    static const char *const statements[] = {
+        "monitor", "down-after-milliseconds", "failover-timeout",
+        "parallel-syncs", "auth-pass", "ping-interval", "self-fence", NULL};
+    for (int i = 0; statements[i]; i++)
+        if (strcasecmp(argv[k + 1], statements[i]) == 0)
+            return false;
+    return k == 0; /* "--sentinel sentinel.conf" */
+}
+
 int conf_load_args(cache_conf *c, replkv_opts *o, int argc, char **argv,
                    conf_error *err)
 {
@@ -228,6 +246,7 @@ int conf_load_args(cache_conf *c, replkv_opts *o, int argc, char **argv,
         snprintf(err->msg, sizeof err->msg,
                  "Usage: replkv-cache [/path/to/replkv.conf] [options] [-]\n"
                  "       replkv-cache - (read config from stdin)\n"
+                 "       replkv-cache --sentinel /path/to/sentinel.conf\n"
                  "       replkv-cache -v or --version\n"
                  "       replkv-cache -h or --help\n\n"
                  "Examples:\n"
@@ -244,10 +263,29 @@ int conf_load_args(cache_conf *c, replkv_opts *o, int argc, char **argv,
                  REPLKV_VERSION_STRING, replkv_version_string());
         return 1;
     }
-    if (argc > 0 && strncmp(argv[0], "--", 2) != 0) {
-        if (conf_load_file(c, o, argv[0], err) < 0)
+    /* --sentinel, as redis-server takes it: before the file, after it or
+     * among the flags, with no value (a "--sentinel monitor ..." flag is a
+     * directive). It changes defaults, so it is applied before the file. */
+    int file = 0;
+    if (argc > 1 && is_mode_flag(argc, argv, 0) &&
+        strncmp(argv[1], "--", 2) != 0) {
+        c->sentinel_mode = true;
+        file = 1;
+    }
+    for (int k = 0; k < argc; k++)
+        if (is_mode_flag(argc, argv, k))
+            c->sentinel_mode = true;
+    if (c->sentinel_mode) {
+        /* Redis Sentinel's defaults: port 26379, reachable from other
+         * hosts (protect it with requirepass or a firewall). */
+        c->port = 26379;
+        c->protected_mode = false;
+    }
+    j = file;
+    if (j < argc && strncmp(argv[j], "--", 2) != 0) {
+        if (conf_load_file(c, o, argv[j], err) < 0)
             return -1;
-        j = 1;
+        j++;
     }
     int optno = 0;
     while (j < argc) {
@@ -257,6 +295,10 @@ int conf_load_args(cache_conf *c, replkv_opts *o, int argc, char **argv,
                      "command line:%d: '%s': expected an option like --port",
                      optno, argv[j]);
             return -1;
+        }
+        if (is_mode_flag(argc, argv, j)) {
+            j++;
+            continue;
         }
         int start = j++;
         while (j < argc && strncmp(argv[j], "--", 2) != 0)

@@ -16,26 +16,13 @@
 
 #include "cmd.h"
 #include "replication.h"
+#include "sentinel.h"
 #include "util.h"
-
-static void addf(rbuf *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void addf(rbuf *t, const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        reply_raw(t, line, (size_t)n < sizeof line ? (size_t)n
-                                                   : sizeof line - 1);
-}
 
 /* Appends the library's section (without its header), skipping fields the
  * server already wrote since start. */
-static void merge_lib(cache_server *srv, rbuf *t, size_t start,
-                      const char *section)
+void info_merge_lib(cache_server *srv, rbuf *t, size_t start,
+                    const char *section)
 {
     char *lib = NULL;
     if (replkv_info(srv->kv, section, &lib) != 0 || lib == NULL)
@@ -77,8 +64,8 @@ static void section_server(cache_server *srv, rbuf *t)
     int port = srv->conf.port;
     char hz[32] = "10";
     replkv_config_get(srv->kv, "hz", hz, sizeof hz, NULL);
-    addf(t, "# Server\r\n");
-    addf(t,
+    reply_addf(t, "# Server\r\n");
+    reply_addf(t,
          "redis_version:7.0.0\r\nreplkv_version:%s\r\n"
          "redis_git_sha1:00000000\r\nredis_git_dirty:0\r\n"
          "redis_mode:standalone\r\nos:%s %s %s\r\narch_bits:%d\r\n"
@@ -92,7 +79,7 @@ static void section_server(cache_server *srv, rbuf *t)
          srv->run_id, port, (long long)util_now_ms() * 1000,
          (unsigned long long)up, (unsigned long long)(up / 86400), hz, hz,
          exe, srv->conf.config_file ? srv->conf.config_file : "");
-    merge_lib(srv, t, start, "server");
+    info_merge_lib(srv, t, start, "server");
 }
 
 static void section_clients(cache_server *srv, rbuf *t)
@@ -105,7 +92,7 @@ static void section_clients(cache_server *srv, rbuf *t)
         if (o > max_out)
             max_out = o;
     }
-    addf(t,
+    reply_addf(t,
          "# Clients\r\nconnected_clients:%zu\r\ncluster_connections:0\r\n"
          "maxclients:%lld\r\nclient_recent_max_input_buffer:%zu\r\n"
          "client_recent_max_output_buffer:%zu\r\nblocked_clients:0\r\n"
@@ -116,7 +103,7 @@ static void section_clients(cache_server *srv, rbuf *t)
 static void section_memory(cache_server *srv, rbuf *t)
 {
     size_t start = t->len;
-    addf(t, "# Memory\r\n");
+    reply_addf(t, "# Memory\r\n");
     long pages = 0, rss = 0;
     FILE *f = fopen("/proc/self/statm", "r");
     if (f != NULL) {
@@ -124,8 +111,8 @@ static void section_memory(cache_server *srv, rbuf *t)
             rss = 0;
         fclose(f);
     }
-    merge_lib(srv, t, start, "memory");
-    addf(t, "used_memory_rss:%lld\r\nmem_allocator:libc\r\n",
+    info_merge_lib(srv, t, start, "memory");
+    reply_addf(t, "used_memory_rss:%lld\r\nmem_allocator:libc\r\n",
          (long long)rss * sysconf(_SC_PAGESIZE));
 }
 
@@ -133,10 +120,10 @@ static void section_persistence(cache_server *srv, rbuf *t)
 {
     /* The library's fields (aof_enabled, aof_last_write_status, ...), then
      * the RDB fields clients look for: a snapshot is what BGSAVE makes. */
-    addf(t, "# Persistence\r\n");
+    reply_addf(t, "# Persistence\r\n");
     size_t start = t->len;
-    merge_lib(srv, t, start, "persistence");
-    addf(t, "async_loading:0\r\nrdb_bgsave_in_progress:%d\r\n",
+    info_merge_lib(srv, t, start, "persistence");
+    reply_addf(t, "async_loading:0\r\nrdb_bgsave_in_progress:%d\r\n",
          srv->bgsave_running ? 1 : 0);
 }
 
@@ -146,7 +133,7 @@ static void section_stats(cache_server *srv, rbuf *t)
     uint64_t ops = 0;
     for (int i = 0; i < 16; i++)
         ops += srv->ops_samples[i];
-    addf(t,
+    reply_addf(t,
          "# Stats\r\ntotal_connections_received:%llu\r\n"
          "total_commands_processed:%llu\r\ninstantaneous_ops_per_sec:%llu\r\n"
          "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
@@ -157,8 +144,8 @@ static void section_stats(cache_server *srv, rbuf *t)
          (unsigned long long)srv->stat_net_in,
          (unsigned long long)srv->stat_net_out,
          (unsigned long long)srv->stat_rejected_conn);
-    merge_lib(srv, t, start, "stats");
-    addf(t,
+    info_merge_lib(srv, t, start, "stats");
+    reply_addf(t,
          "total_error_replies:%llu\r\n"
          "client_query_buffer_limit_disconnections:%llu\r\n"
          "client_output_buffer_limit_disconnections:%llu\r\n"
@@ -179,7 +166,7 @@ static void section_cpu(rbuf *t)
     struct rusage self, main_thread;
     getrusage(RUSAGE_SELF, &self);
     getrusage(RUSAGE_THREAD, &main_thread);
-    addf(t,
+    reply_addf(t,
          "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n"
          "used_cpu_sys_main_thread:%ld.%06ld\r\n"
          "used_cpu_user_main_thread:%ld.%06ld\r\n",
@@ -192,12 +179,12 @@ static void section_cpu(rbuf *t)
 
 static void section_commandstats(cache_server *srv, rbuf *t)
 {
-    addf(t, "# Commandstats\r\n");
+    reply_addf(t, "# Commandstats\r\n");
     for (size_t i = 0; i < cmd_count; i++) {
         const cmd_stat *s = &srv->cmd_stats[i];
         if (s->calls == 0 && s->rejected == 0 && s->failed == 0)
             continue;
-        addf(t,
+        reply_addf(t,
              "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,"
              "rejected_calls=%llu,failed_calls=%llu\r\n",
              cmd_table[i].name, (unsigned long long)s->calls,
@@ -209,17 +196,17 @@ static void section_commandstats(cache_server *srv, rbuf *t)
 
 static void section_errorstats(cache_server *srv, rbuf *t)
 {
-    addf(t, "# Errorstats\r\n");
+    reply_addf(t, "# Errorstats\r\n");
     for (size_t i = 0; i < srv->nerrstats; i++)
-        addf(t, "errorstat_%s:count=%llu\r\n", srv->errstats[i].prefix,
+        reply_addf(t, "errorstat_%s:count=%llu\r\n", srv->errstats[i].prefix,
              (unsigned long long)srv->errstats[i].count);
 }
 
 static void section_keyspace(cache_server *srv, rbuf *t)
 {
     size_t start = t->len;
-    addf(t, "# Keyspace\r\n");
-    merge_lib(srv, t, start, "keyspace");
+    reply_addf(t, "# Keyspace\r\n");
+    info_merge_lib(srv, t, start, "keyspace");
 }
 
 enum {
@@ -233,12 +220,13 @@ enum {
     S_COMMANDSTATS = 1 << 7,
     S_ERRORSTATS = 1 << 8,
     S_KEYSPACE = 1 << 9,
+    S_SENTINEL = 1 << 10,
 };
 
 #define S_DEFAULT                                                              \
     (S_SERVER | S_CLIENTS | S_MEMORY | S_PERSISTENCE | S_STATS |               \
      S_REPLICATION | S_CPU | S_ERRORSTATS | S_KEYSPACE)
-#define S_ALL (S_DEFAULT | S_COMMANDSTATS)
+#define S_ALL (S_DEFAULT | S_COMMANDSTATS | S_SENTINEL)
 
 static unsigned section_bits(const char *s, size_t n)
 {
@@ -250,6 +238,7 @@ static unsigned section_bits(const char *s, size_t n)
                  {"stats", S_STATS},             {"replication", S_REPLICATION},
                  {"cpu", S_CPU},                 {"commandstats", S_COMMANDSTATS},
                  {"errorstats", S_ERRORSTATS},   {"keyspace", S_KEYSPACE},
+                 {"sentinel", S_SENTINEL},
                  {"default", S_DEFAULT},         {"all", S_ALL},
                  {"everything", S_ALL}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -278,6 +267,10 @@ static void build(cache_server *srv, unsigned bits, rbuf *t)
     SECTION(S_COMMANDSTATS, section_commandstats(srv, t))
     SECTION(S_ERRORSTATS, section_errorstats(srv, t))
     SECTION(S_KEYSPACE, section_keyspace(srv, t))
+    /* Only with failover on: Redis shows it only on a Sentinel. */
+    if (srv->conf.sentinel_name == NULL)
+        bits &= ~(unsigned)S_SENTINEL;
+    SECTION(S_SENTINEL, sentinel_info_section(srv, t))
 #undef SECTION
 }
 

@@ -2,7 +2,9 @@
  * main.c - replkv-cache's entry point: read the configuration (file and
  * --flags, like redis-server), open the library node, run the server on
  * the main thread's libuv loop until SHUTDOWN, SIGTERM or SIGINT, then close
- * everything in order and exit 0.
+ * everything in order and exit 0. "replkv-cache --sentinel sentinel.conf"
+ * runs a witness: a node that votes and monitors, holds no data and
+ * answers only on its Sentinel port.
  */
 #include <errno.h>
 #include <signal.h>
@@ -14,6 +16,7 @@
 #include <uv.h>
 
 #include "conf.h"
+#include "events.h"
 #include "log.h"
 #include "server.h"
 
@@ -99,6 +102,15 @@ static int setup_repl_port(cache_conf *conf, replkv_opts *opts)
     return 0;
 }
 
+/* Lets every close callback run, then releases the loop. */
+static void close_loop(uv_loop_t *loop, cache_log *log)
+{
+    for (int i = 0; i < 1000 && uv_run(loop, UV_RUN_NOWAIT) != 0; i++)
+        ;
+    if (uv_loop_close(loop) != 0)
+        log_msg(log, LOG_WARNING, "libuv loop still had handles at exit");
+}
+
 static void write_pidfile(const char *path, cache_log *log)
 {
     FILE *f = fopen(path, "w");
@@ -140,6 +152,16 @@ int main(int argc, char **argv)
         replkv_opts_free(opts);
         return 1;
     }
+    char note[512], reason[512];
+    if (conf_sentinel_finish(&conf, opts, note, sizeof note, reason,
+                             sizeof reason) != 0) {
+        fprintf(stderr,
+                "\n*** FATAL CONFIG FILE ERROR (replkv-cache %s) ***\n%s\n",
+                REPLKV_VERSION_STRING, reason);
+        conf_free(&conf);
+        replkv_opts_free(opts);
+        return 1;
+    }
     if (setup_repl_port(&conf, opts) != 0) {
         conf_free(&conf);
         replkv_opts_free(opts);
@@ -159,7 +181,11 @@ int main(int argc, char **argv)
         return 1;
     }
     log_set_level(&log, conf.loglevel);
-    log_set_role(&log, conf.replicaof_host != NULL ? 'S' : 'M');
+    log_set_role(&log, conf.sentinel_mode             ? 'X'
+                       : conf.replicaof_host != NULL ||
+                               conf.sentinel_name != NULL
+                           ? 'S'
+                           : 'M');
     replkv_opts_set_log(opts, log_from_lib, &log);
     log_msg(&log, LOG_NOTICE, "oO0OoO0OoO0Oo replkv-cache is starting oO0OoO0OoO0Oo");
     log_msg(&log, LOG_NOTICE,
@@ -171,6 +197,16 @@ int main(int argc, char **argv)
         log_msg(&log, LOG_NOTICE, "Configuration loaded from %s",
                 conf.config_file);
     adjust_open_files(&conf, &log);
+    if (note[0] != '\0')
+        log_msg(&log, LOG_NOTICE, "%s", note);
+    if (conf.sentinel_name != NULL)
+        log_msg(&log, LOG_NOTICE,
+                "Failover on: sentinel monitor %s %s %d (repl-port %d) "
+                "quorum %d; Sentinel port %d%s",
+                conf.sentinel_name, conf.monitor_host, conf.monitor_port,
+                conf_peer_port(conf.monitor_port), conf.quorum,
+                conf_sentinel_port(&conf),
+                conf.sentinel_mode ? " (witness: no data port)" : "");
 
     /* The library keeps its files (appendonly) in the same dir. */
     if (conf.dir != NULL && replkv_opts_set(opts, "dir", conf.dir) != 0) {
@@ -180,6 +216,21 @@ int main(int argc, char **argv)
         log_close(&log);
         return 1;
     }
+
+    /* The loop exists before the node: the library's role events are
+     * queued for it from replkv_open() on. */
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    cache_events *events = events_new(&loop, opts, &log);
+    if (events == NULL) {
+        log_msg(&log, LOG_WARNING, "Could not set the failover callbacks");
+        replkv_opts_free(opts);
+        conf_free(&conf);
+        close_loop(&loop, &log);
+        log_close(&log);
+        return 1;
+    }
+
     replkv_t *kv = NULL;
     rc = replkv_open(opts, &kv);
     replkv_opts_free(opts);
@@ -188,19 +239,21 @@ int main(int argc, char **argv)
                 "Could not open the keyspace (repl-port %d): %s (%s)",
                 conf.repl_port, replkv_strerror(rc), replkv_last_error());
         conf_free(&conf);
+        events_close(events);
+        close_loop(&loop, &log);
+        events_free(events);
         log_close(&log);
         return 1;
     }
 
     char *pidfile = conf.pidfile ? strdup(conf.pidfile) : NULL;
-    uv_loop_t loop;
-    uv_loop_init(&loop);
     cache_server *srv = calloc(1, sizeof *srv);
     int exit_code = 0;
     if (srv == NULL || server_start(srv, &loop, &conf, kv, &log) != 0) {
         exit_code = 1;
         conf_free(&conf);
     } else {
+        events_attach(events, srv);
         if (pidfile)
             write_pidfile(pidfile, &log);
         log_msg(&log, LOG_NOTICE, "Ready to accept connections");
@@ -209,13 +262,11 @@ int main(int argc, char **argv)
     }
     if (srv != NULL)
         server_stop(srv);
-    /* Let every close callback run, then release the loop. */
-    for (int i = 0; i < 1000 && uv_run(&loop, UV_RUN_NOWAIT) != 0; i++)
-        ;
-    if (uv_loop_close(&loop) != 0)
-        log_msg(&log, LOG_WARNING, "libuv loop still had handles at exit");
+    events_close(events);
+    close_loop(&loop, &log);
     free(srv);
     replkv_close(kv);
+    events_free(events);
     if (pidfile) {
         unlink(pidfile);
         free(pidfile);

@@ -19,6 +19,7 @@
 #include "cmd.h"
 #include "replication.h"
 #include "server.h"
+#include "sentinel.h"
 #include "util.h"
 
 typedef struct http_conn http_conn;
@@ -177,20 +178,6 @@ static void hc_on_write(uv_write_t *req, int status)
         hc_close(hc);
 }
 
-static void addf(rbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void addf(rbuf *b, const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        reply_raw(b, line,
-                  (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-}
-
 static void respond(http_conn *hc, metrics_req what)
 {
     cache_server *srv = hc->m->srv;
@@ -220,7 +207,7 @@ static void respond(http_conn *hc, metrics_req what)
     }
     if (code != 200) {
         ctype = "text/plain; charset=utf-8";
-        addf(&body, "%d %s\n", code, reason);
+        reply_addf(&body, "%d %s\n", code, reason);
         log_msg(srv->log, LOG_VERBOSE, "metrics: answered %d %s", code, reason);
     }
     if (body.oom) {
@@ -228,7 +215,7 @@ static void respond(http_conn *hc, metrics_req what)
         hc_close(hc);
         return;
     }
-    addf(&hc->out,
+    reply_addf(&hc->out,
          "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
          "%sConnection: close\r\n\r\n",
          code, reason, ctype, body.len, extra);
@@ -412,25 +399,25 @@ void metrics_stop(cache_server *srv)
 static void family(rbuf *b, const char *name, const char *type,
                    const char *help)
 {
-    addf(b, "# HELP replkv_%s %s\n# TYPE replkv_%s %s\n", name, help, name,
+    reply_addf(b, "# HELP replkv_%s %s\n# TYPE replkv_%s %s\n", name, help, name,
          type);
 }
 
 static void sample_u(rbuf *b, const char *name, const char *labels, uint64_t v)
 {
-    addf(b, "replkv_%s%s%s%s %" PRIu64 "\n", name, labels ? "{" : "",
+    reply_addf(b, "replkv_%s%s%s%s %" PRIu64 "\n", name, labels ? "{" : "",
          labels ? labels : "", labels ? "}" : "", v);
 }
 
 static void sample_i(rbuf *b, const char *name, const char *labels, int64_t v)
 {
-    addf(b, "replkv_%s%s%s%s %" PRId64 "\n", name, labels ? "{" : "",
+    reply_addf(b, "replkv_%s%s%s%s %" PRId64 "\n", name, labels ? "{" : "",
          labels ? labels : "", labels ? "}" : "", v);
 }
 
 static void sample_d(rbuf *b, const char *name, const char *labels, double v)
 {
-    addf(b, "replkv_%s%s%s%s %.6f\n", name, labels ? "{" : "",
+    reply_addf(b, "replkv_%s%s%s%s %.6f\n", name, labels ? "{" : "",
          labels ? labels : "", labels ? "}" : "", v);
 }
 
@@ -518,10 +505,13 @@ static void render_replication(cache_server *srv, rbuf *b,
                                const replkv_repl_info *in)
 {
     bool replica = in->role == REPLKV_ROLE_REPLICA;
+    bool witness = in->role == REPLKV_ROLE_WITNESS;
     family(b, "role", "gauge",
            "Replication role of this node: 1 for the current role.");
-    sample_u(b, "role", "role=\"primary\"", replica ? 0 : 1);
+    sample_u(b, "role", "role=\"primary\"", replica || witness ? 0 : 1);
     sample_u(b, "role", "role=\"replica\"", replica ? 1 : 0);
+    if (srv->conf.sentinel_name != NULL)
+        sample_u(b, "role", "role=\"witness\"", witness ? 1 : 0);
     gauge(b, "repl_offset", "Replication stream offset (master_repl_offset).",
           in->offset);
     gauge(b, "connected_replicas", "Replicas connected to this node.",
@@ -597,6 +587,76 @@ static void render_replication(cache_server *srv, rbuf *b,
             "Bytes received from replication peers.", in->bytes_received);
 }
 
+/* Failover: epochs, this node's failovers, and every node's state as
+ * this node sees it (ports as clients use them). */
+static void render_failover(cache_server *srv, rbuf *b)
+{
+    replkv_cluster_info *ci = sentinel_cluster(srv);
+    if (ci == NULL)
+        return;
+    gauge(b, "sentinel_current_epoch", "Highest failover epoch seen.",
+          (int64_t)ci->current_epoch);
+    gauge(b, "sentinel_config_epoch",
+          "Epoch of the cluster configuration this node holds.",
+          (int64_t)ci->config_epoch);
+    counter(b, "sentinel_failovers_total",
+            "Failovers this node led to the end.", ci->failovers);
+    counter(b, "sentinel_role_changes_total",
+            "Role changes the cluster made on this node.",
+            srv->stat_role_events);
+    gauge(b, "sentinel_primary_down",
+          "1 when this node sees the primary subjectively down.",
+          ci->primary_sdown || ci->primary_odown);
+    gauge(b, "sentinel_primary_odown",
+          "1 when quorum nodes agree the primary is down.",
+          ci->primary_odown);
+    gauge(b, "sentinel_failover_running",
+          "1 while this node leads a failover.", ci->failover_running);
+    gauge(b, "sentinel_writes_paused",
+          "1 while a manual failover pauses writes here.",
+          ci->writes_paused);
+    gauge(b, "sentinel_fenced",
+          "1 while self-fence refuses writes (no majority in reach).",
+          ci->fenced);
+    gauge(b, "sentinel_voters", "Voting nodes known, this one included.",
+          ci->voters);
+    static const char *const states[] = {"up", "sdown", "odown"};
+    family(b, "sentinel_peer_state", "gauge",
+           "Each node of the cluster as this node sees it: 1 for its state "
+           "(port = client port of a data node, Sentinel port of a "
+           "witness).");
+    char labels[256], host[140];
+    for (int i = 0; i < ci->npeers; i++) {
+        const replkv_peer_info *p = &ci->peers[i];
+        escape_label(host, sizeof host, p->host);
+        int port = p->witness ? sentinel_port_of(srv, p)
+                   : p->self  ? srv->conf.port
+                              : sentinel_data_port(p->port);
+        for (int k = 0; k < 3; k++) {
+            snprintf(labels, sizeof labels,
+                     "node_id=\"%s\",addr=\"%s\",port=\"%d\",kind=\"%s\","
+                     "state=\"%s\"",
+                     p->node_id, host, port, p->witness ? "witness" : "data",
+                     states[k]);
+            bool on = p->self ? k == 0
+                              : (int)p->state == k + (int)REPLKV_PEER_UP;
+            sample_u(b, "sentinel_peer_state", labels, on);
+        }
+    }
+    family(b, "sentinel_peer_last_heard_seconds", "gauge",
+           "Seconds since each other node was last heard (-1: never).");
+    for (int i = 0; i < ci->npeers; i++) {
+        const replkv_peer_info *p = &ci->peers[i];
+        if (p->self)
+            continue;
+        snprintf(labels, sizeof labels, "node_id=\"%s\"", p->node_id);
+        sample_d(b, "sentinel_peer_last_heard_seconds", labels,
+                 p->last_heard_ms < 0 ? -1.0
+                                      : (double)p->last_heard_ms / 1000.0);
+    }
+    free(ci);
+}
+
 void metrics_render(cache_server *srv, rbuf *b)
 {
     char *info = NULL;
@@ -605,7 +665,7 @@ void metrics_render(cache_server *srv, rbuf *b)
     const char *text = info ? info : "";
 
     family(b, "build_info", "gauge", "Versions: replkv-cache and libreplkv.");
-    addf(b, "replkv_build_info{version=\"%s\",libreplkv=\"%s\"} 1\n",
+    reply_addf(b, "replkv_build_info{version=\"%s\",libreplkv=\"%s\"} 1\n",
          REPLKV_VERSION_STRING, replkv_version_string());
     gauge(b, "uptime_seconds", "Seconds since the server started.",
           (int64_t)((util_mono_ms() - srv->start_ms) / 1000));
@@ -618,6 +678,7 @@ void metrics_render(cache_server *srv, rbuf *b)
             render_replication(srv, b, in);
         free(in);
     }
+    render_failover(srv, b);
 
     gauge(b, "connected_clients", "Client connections open.",
           (int64_t)srv->nclients);

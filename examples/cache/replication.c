@@ -65,20 +65,6 @@ int repl_count_acked(const replkv_repl_info *in, int64_t off)
 
 /* ------------------------------------------------------------ INFO */
 
-static void addf(rbuf *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void addf(rbuf *t, const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        reply_raw(t, line,
-                  (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-}
-
 static bool starts(const char *line, size_t n, const char *prefix)
 {
     size_t p = strlen(prefix);
@@ -113,7 +99,7 @@ static void replica_line(rbuf *t, const char *line, size_t n)
     while (end < line + n && *end >= '0' && *end <= '9')
         port = port * 10 + (*end++ - '0');
     reply_raw(t, line, (size_t)(p - line));
-    addf(t, "%d", repl_replica_client_port(port));
+    reply_addf(t, "%d", repl_replica_client_port(port));
     reply_raw(t, end, (size_t)(line + n - end));
     reply_raw(t, "\r\n", 2);
 }
@@ -125,7 +111,7 @@ void repl_info_section(cache_server *srv, rbuf *t)
     if (in == NULL || replkv_info(srv->kv, "replication", &lib) != 0 ||
         lib == NULL) {
         free(in);
-        addf(t, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+        reply_addf(t, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
         return;
     }
     in->size = sizeof *in;
@@ -140,7 +126,7 @@ void repl_info_section(cache_server *srv, rbuf *t)
         const char *line = p;
         p += n + (eol ? 2 : 0);
         if (starts(line, n, "master_port:")) {
-            addf(t, "master_port:%d\r\n",
+            reply_addf(t, "master_port:%d\r\n",
                  repl_primary_client_port(srv, in->primary_port));
             continue;
         }
@@ -150,9 +136,9 @@ void repl_info_section(cache_server *srv, rbuf *t)
             continue;
         }
         if (starts(line, n, "slave_repl_offset:"))
-            addf(t, "slave_read_repl_offset:%" PRId64 "\r\n", in->offset);
+            reply_addf(t, "slave_read_repl_offset:%" PRId64 "\r\n", in->offset);
         if (starts(line, n, "master_replid:"))
-            addf(t, "master_failover_state:no-failover\r\n");
+            reply_addf(t, "master_failover_state:no-failover\r\n");
         reply_raw(t, line, n);
         reply_raw(t, "\r\n", 2);
         if (replica && starts(line, n, "slave_repl_offset:")) {
@@ -161,11 +147,11 @@ void repl_info_section(cache_server *srv, rbuf *t)
                 long long secs =
                     since ? ((long long)util_now_ms() - (long long)since) / 1000
                           : -1;
-                addf(t, "master_link_down_since_seconds:%lld\r\n", secs);
+                reply_addf(t, "master_link_down_since_seconds:%lld\r\n", secs);
             }
-            addf(t, "slave_priority:100\r\n");
+            reply_addf(t, "slave_priority:%lld\r\n", srv->conf.replica_priority);
         } else if (replica && starts(line, n, "slave_read_only:")) {
-            addf(t, "replica_announced:1\r\n");
+            reply_addf(t, "replica_announced:1\r\n");
         } else if (starts(line, n, "connected_slaves:")) {
             long long min = lib_int(srv, "min-replicas-to-write", 0);
             long long lag = lib_int(srv, "min-replicas-max-lag", 10);
@@ -177,7 +163,7 @@ void repl_info_section(cache_server *srv, rbuf *t)
                         in->replicas[i].lag_ms >= 0 &&
                         in->replicas[i].lag_ms <= lag * 1000)
                         good++;
-                addf(t, "min_slaves_good_slaves:%d\r\n", good);
+                reply_addf(t, "min_slaves_good_slaves:%d\r\n", good);
             }
         }
     }
@@ -229,13 +215,28 @@ static void log_replica_changes(cache_server *srv, const replkv_repl_info *in)
 /* Logs role changes and the link to the primary going up or down, with
  * the values an operator needs: the primary's client and peer ports, the
  * replication id and offset. */
+static int role_mark(int role)
+{
+    return role == REPLKV_ROLE_REPLICA   ? 'S'
+           : role == REPLKV_ROLE_WITNESS ? 'X' /* Redis Sentinel's mark */
+                                         : 'M';
+}
+
 static void log_repl_changes(cache_server *srv, const replkv_repl_info *in)
 {
     int role = (int)in->role;
     int cport = repl_primary_client_port(srv, in->primary_port);
     if (role != srv->last_role) {
-        log_set_role(srv->log, role == REPLKV_ROLE_REPLICA ? 'S' : 'M');
-        if (srv->last_role >= 0 && role == REPLKV_ROLE_REPLICA)
+        log_set_role(srv->log, role_mark(role));
+        if (role == REPLKV_ROLE_WITNESS)
+            log_msg(srv->log, LOG_NOTICE,
+                    "Running as a Sentinel (witness): votes and monitors, "
+                    "holds no data");
+        else if (role == REPLKV_ROLE_REPLICA && in->primary_port == 0)
+            log_msg(srv->log, LOG_NOTICE,
+                    "Read-only until the cluster's primary is known "
+                    "(failover on: the cluster decides the role)");
+        else if (srv->last_role >= 0 && role == REPLKV_ROLE_REPLICA)
             log_msg(srv->log, LOG_NOTICE,
                     "Role changed: primary -> replica of %s:%d (repl-port "
                     "%d), offset %" PRId64,
@@ -250,10 +251,23 @@ static void log_repl_changes(cache_server *srv, const replkv_repl_info *in)
                     "Starting as a replica of %s:%d (repl-port %d)",
                     in->primary_host, cport, in->primary_port);
         srv->last_role = role;
+        srv->last_primary_port = in->primary_port;
         srv->last_link_up = false;
         srv->nlast_replicas = 0;
     }
-    if (role == REPLKV_ROLE_REPLICA && in->link_up != srv->last_link_up) {
+    if (role == REPLKV_ROLE_REPLICA && in->primary_port != 0 &&
+        in->primary_port != srv->last_primary_port) {
+        /* A replica that follows another primary (failover). */
+        if (srv->last_primary_port != 0)
+            log_msg(srv->log, LOG_NOTICE,
+                    "Primary changed: now a replica of %s:%d (repl-port %d), "
+                    "offset %" PRId64,
+                    in->primary_host, cport, in->primary_port, in->offset);
+        srv->last_primary_port = in->primary_port;
+        srv->last_link_up = false;
+    }
+    if (role == REPLKV_ROLE_REPLICA && in->primary_port != 0 &&
+        in->link_up != srv->last_link_up) {
         if (in->link_up)
             log_msg(srv->log, LOG_NOTICE,
                     "MASTER <-> REPLICA link up: primary %s:%d (repl-port "
@@ -290,6 +304,53 @@ void repl_cron(cache_server *srv)
         srv->link_down_since_ms = (uint64_t)util_now_ms();
     srv->last_offset = in->offset;
     free(in);
+}
+
+/* ------------------------------------------------------------ failover */
+
+void repl_on_role(cache_server *srv, int role, const char *host,
+                  int peer_port, uint64_t epoch)
+{
+    srv->failover_epoch = epoch;
+    srv->stat_role_events++;
+    if (role == REPLKV_ROLE_REPLICA) {
+        int cport = repl_replica_client_port(peer_port);
+        char *h = host[0] != '\0' ? strdup(host) : NULL;
+        if (host[0] == '\0' || h != NULL) {
+            free(srv->conf.replicaof_host);
+            srv->conf.replicaof_host = h;
+            srv->conf.replicaof_port = h ? cport : 0;
+        }
+        if (srv->link_down_since_ms == 0)
+            srv->link_down_since_ms = (uint64_t)util_now_ms();
+        /* Writes acknowledged by WAIT must come from a primary. */
+        repl_unblock_all(srv);
+        if (host[0] != '\0')
+            log_msg(srv->log, LOG_NOTICE,
+                    "+role replica (epoch %" PRIu64 "): replica of %s:%d "
+                    "(repl-port %d)",
+                    epoch, host, cport, peer_port);
+        else
+            log_msg(srv->log, LOG_NOTICE,
+                    "+role replica (epoch %" PRIu64 "): no primary known "
+                    "yet, read-only",
+                    epoch);
+    } else if (role == REPLKV_ROLE_PRIMARY) {
+        free(srv->conf.replicaof_host);
+        srv->conf.replicaof_host = NULL;
+        srv->conf.replicaof_port = 0;
+        srv->link_down_since_ms = 0;
+        log_msg(srv->log, LOG_WARNING,
+                "+role primary (epoch %" PRIu64 "): this node takes writes",
+                epoch);
+    } else {
+        log_msg(srv->log, LOG_NOTICE,
+                "+role witness (epoch %" PRIu64 "): primary %s:%d "
+                "(repl-port %d)",
+                epoch, host[0] ? host : "?",
+                repl_replica_client_port(peer_port), peer_port);
+    }
+    log_set_role(srv->log, role_mark(role));
 }
 
 /* ------------------------------------------------------------ WAIT */

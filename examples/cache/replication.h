@@ -51,6 +51,15 @@ int repl_count_acked(const replkv_repl_info *in, int64_t off);
  * ports. */
 void repl_cron(cache_server *srv);
 
+/* A role event from the library (events.c), on the loop thread: with
+ * failover on the cluster moves this node between primary and replica.
+ * Records the primary that CONFIG GET replicaof, INFO and ROLE name
+ * (host and peer port; "" and 0 when unknown), answers clients in WAIT
+ * with UNBLOCKED when this node stops being the primary, and logs the
+ * change with its configuration epoch. */
+void repl_on_role(cache_server *srv, int role, const char *host,
+                  int peer_port, uint64_t epoch);
+
 /* Closes the WAIT timer (server_stop). */
 void repl_stop(cache_server *srv);
 

@@ -92,6 +92,21 @@ void reply_error(rbuf *b, const char *msg)
     b->len += n + 3;
 }
 
+void reply_addf(rbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && rbuf_reserve(b, (size_t)n + 1)) {
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, again);
+        b->len += (size_t)n;
+    }
+    va_end(again);
+}
+
 void reply_errorf(rbuf *b, const char *fmt, ...)
 {
     char small[512];

@@ -30,6 +30,10 @@ void reply_simple(rbuf *b, const char *s);
 void reply_error(rbuf *b, const char *msg);
 void reply_errorf(rbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Appends printf-formatted text as it is (INFO text, metrics), of any
+ * length. */
+void reply_addf(rbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void reply_int(rbuf *b, long long v);
 void reply_bulk(rbuf *b, const void *p, size_t n);
 void reply_bulk_cstr(rbuf *b, const char *s);

@@ -171,6 +171,8 @@ static void on_connection(uv_stream_t *ls, int status)
     resp_init(&c->parser, srv->max_bulk);
     if (srv->conf.requirepass == NULL)
         c->flags |= CF_AUTHED;
+    if (l->sentinel)
+        c->flags |= CF_SENTINEL;
     c->next = srv->clients;
     if (srv->clients)
         srv->clients->prev = c;
@@ -199,7 +201,7 @@ static void close_listeners(cache_listener **ls, size_t n)
 
 /* Binds one address; 0, or a libuv error. */
 static int bind_one(cache_server *srv, const char *addr, int port,
-                    int backlog, cache_listener **out)
+                    int backlog, bool sentinel, cache_listener **out)
 {
     const char *a = addr;
     if (strcmp(a, "*") == 0)
@@ -220,6 +222,7 @@ static int bind_one(cache_server *srv, const char *addr, int port,
     if (l == NULL)
         return UV_ENOMEM;
     l->srv = srv;
+    l->sentinel = sentinel;
     snprintf(l->addr, sizeof l->addr, "%s:%d", a, port);
     uv_tcp_init(srv->loop, &l->tcp);
     l->tcp.data = l;
@@ -235,14 +238,15 @@ static int bind_one(cache_server *srv, const char *addr, int port,
     return 0;
 }
 
-/* Binds every address of conf into a new array. */
-static int bind_all(cache_server *srv, const cache_conf *conf,
-                    cache_listener ***out, size_t *nout, char *reason,
-                    size_t cap)
+/* Binds every address of conf on port into a new array: the client port,
+ * or with sentinel the Sentinel port. */
+static int bind_port(cache_server *srv, const cache_conf *conf, int port,
+                     bool sentinel, cache_listener ***out, size_t *nout,
+                     char *reason, size_t cap)
 {
     *out = NULL;
     *nout = 0;
-    if (conf->port == 0)
+    if (port <= 0)
         return 0;
     cache_listener **ls = calloc(conf->nbind ? conf->nbind : 1, sizeof *ls);
     if (ls == NULL) {
@@ -256,7 +260,8 @@ static int bind_all(cache_server *srv, const cache_conf *conf,
         if (optional)
             addr++;
         cache_listener *l = NULL;
-        int rc = bind_one(srv, addr, conf->port, (int)conf->tcp_backlog, &l);
+        int rc = bind_one(srv, addr, port, (int)conf->tcp_backlog, sentinel,
+                          &l);
         if (rc == 0) {
             ls[n++] = l;
             continue;
@@ -264,26 +269,37 @@ static int bind_all(cache_server *srv, const cache_conf *conf,
         if (optional && (rc == UV_EADDRNOTAVAIL || rc == UV_EAFNOSUPPORT ||
                          rc == UV_EPROTONOSUPPORT || rc == UV_EINVAL)) {
             log_msg(srv->log, LOG_VERBOSE,
-                    "Skipping optional bind address %s:%d: %s", addr,
-                    conf->port, uv_strerror(rc));
+                    "Skipping optional bind address %s:%d: %s", addr, port,
+                    uv_strerror(rc));
             continue;
         }
         snprintf(reason, cap,
-                 "Could not create server TCP listening socket %s:%d: %s",
-                 addr, conf->port, uv_strerror(rc));
+                 "Could not create %sTCP listening socket %s:%d: %s",
+                 sentinel ? "Sentinel " : "server ", addr, port,
+                 uv_strerror(rc));
         close_listeners(ls, n);
         free(ls);
         return -1;
     }
     if (n == 0) {
         snprintf(reason, cap, "Failed listening on port %d (tcp): no usable "
-                              "bind address", conf->port);
+                              "bind address", port);
         free(ls);
         return -1;
     }
     *out = ls;
     *nout = n;
     return 0;
+}
+
+/* The client listeners: a witness (--sentinel) has only its Sentinel
+ * port, which is its port. */
+static int bind_all(cache_server *srv, const cache_conf *conf,
+                    cache_listener ***out, size_t *nout, char *reason,
+                    size_t cap)
+{
+    return bind_port(srv, conf, conf->port, conf->sentinel_mode, out, nout,
+                     reason, cap);
 }
 
 int server_rebind(cache_server *srv, const cache_conf *conf, char *reason,
@@ -446,6 +462,13 @@ int server_start(cache_server *srv, uv_loop_t *loop, cache_conf *conf,
         log_msg(log, LOG_WARNING, "%s", reason);
         return -1;
     }
+    if (!srv->conf.sentinel_mode &&
+        bind_port(srv, &srv->conf, conf_sentinel_port(&srv->conf), true,
+                  &srv->slisteners, &srv->nslisteners, reason,
+                  sizeof reason) != 0) {
+        log_msg(log, LOG_WARNING, "%s (sentinel-port)", reason);
+        return -1;
+    }
     if (metrics_start(srv) != 0)
         return -1;
     uv_timer_init(loop, &srv->cron);
@@ -457,9 +480,27 @@ int server_start(cache_server *srv, uv_loop_t *loop, cache_conf *conf,
     uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
     uv_signal_start(&srv->sigint, on_signal, SIGINT);
     for (size_t i = 0; i < srv->nlisteners; i++)
-        log_msg(log, LOG_NOTICE, "Listening on %s", srv->listeners[i]->addr);
+        log_msg(log, LOG_NOTICE, "%s on %s",
+                srv->conf.sentinel_mode ? "Sentinel listening" : "Listening",
+                srv->listeners[i]->addr);
+    for (size_t i = 0; i < srv->nslisteners; i++)
+        log_msg(log, LOG_NOTICE, "Sentinel listening on %s (sentinel-port)",
+                srv->slisteners[i]->addr);
     repl_cron(srv); /* the role mark and its first line, at once */
     return 0;
+}
+
+/* Client, Sentinel and metrics listeners. */
+static void close_all_listeners(cache_server *srv)
+{
+    close_listeners(srv->listeners, srv->nlisteners);
+    free(srv->listeners);
+    srv->listeners = NULL;
+    srv->nlisteners = 0;
+    close_listeners(srv->slisteners, srv->nslisteners);
+    free(srv->slisteners);
+    srv->slisteners = NULL;
+    srv->nslisteners = 0;
 }
 
 void server_request_shutdown(cache_server *srv, const char *why)
@@ -470,10 +511,7 @@ void server_request_shutdown(cache_server *srv, const char *why)
     if (why)
         log_msg(srv->log, LOG_WARNING, "%s", why);
     log_msg(srv->log, LOG_NOTICE, "User requested shutdown...");
-    close_listeners(srv->listeners, srv->nlisteners);
-    free(srv->listeners);
-    srv->listeners = NULL;
-    srv->nlisteners = 0;
+    close_all_listeners(srv);
     metrics_stop(srv);
     while (srv->clients)
         client_close(srv->clients, false);
@@ -488,10 +526,7 @@ static void close_if_open(uv_handle_t *h)
 
 void server_stop(cache_server *srv)
 {
-    close_listeners(srv->listeners, srv->nlisteners);
-    free(srv->listeners);
-    srv->listeners = NULL;
-    srv->nlisteners = 0;
+    close_all_listeners(srv);
     metrics_stop(srv);
     while (srv->clients)
         client_close(srv->clients, false);

@@ -40,6 +40,8 @@
 #define CF_PROTO_ERROR 0x40u
 /* In WAIT: its requests are read but run only after the reply. */
 #define CF_BLOCKED 0x80u
+/* Came in on a Sentinel port: only the Sentinel commands (sentinel.c). */
+#define CF_SENTINEL 0x100u
 
 typedef struct cache_server cache_server;
 typedef struct cache_metrics cache_metrics;
@@ -89,6 +91,7 @@ typedef struct cache_listener {
     cache_server *srv;
     char addr[64];
     bool closing;
+    bool sentinel; /* its clients get CF_SENTINEL */
 } cache_listener;
 
 /* Per command counters, for INFO commandstats. */
@@ -105,8 +108,10 @@ struct cache_server {
     cache_log *log;
     char run_id[41];
 
-    cache_listener **listeners;
+    cache_listener **listeners; /* a witness's are Sentinel listeners */
     size_t nlisteners;
+    cache_listener **slisteners; /* a data node's sentinel-port */
+    size_t nslisteners;
 
     cache_client *clients; /* every connected client, newest first */
     size_t nclients;
@@ -163,6 +168,7 @@ struct cache_server {
     /* What repl_cron saw last, to log changes once: the link to the
      * primary, and the replicas online ("addr:port" peer addresses). */
     int last_role; /* -1 before the first look */
+    int last_primary_port;
     bool last_link_up;
     int64_t last_offset;
     char last_replicas[16][80];
@@ -173,6 +179,10 @@ struct cache_server {
     uint64_t maxclients_unlogged;
 
     cache_metrics *metrics; /* NULL when metrics-port is 0 */
+
+    /* Failover: the last role event's epoch and how many came. */
+    uint64_t failover_epoch;
+    uint64_t stat_role_events;
 };
 
 /* Sets srv up on loop with conf (taken over: srv owns it from here) and the

@@ -1,7 +1,8 @@
 /*
  * gen_seeds.c - writes the committed seed corpora, tests/fuzz/corpus/<target>/
  * (see README.md). Valid inputs are made with the library's own encoders
- * (rkv_msg_encode, rkv_snap_*, rkv_aof_*, rkv_state_encode), so they track
+ * (rkv_msg_encode, rkv_fo_msg_encode, rkv_snap_*, rkv_aof_*,
+ * rkv_state_encode), so they track
  * the formats; the nasty ones are built by hand: declared counts of 2^32-1,
  * huge lengths, truncations, a flipped byte. Deterministic: the same files
  * on every run. Not a fuzz target (no LLVMFuzzerTestOneInput); built with
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "failover.h"
 #include "persist_aof.h"
 #include "persist_snapshot.h"
 #include "persist_state.h"
@@ -511,6 +513,90 @@ static void gen_conf(void)
     puts_seed("conf", "nasty-closing-quote", "bind \"a\"b\nport '1'2\n");
 }
 
+/* Failover messages, as bare payloads (what rkv_fo_msg_decode takes). */
+static void gen_fomsg(void)
+{
+    static rkv_fo_msg m;
+    static const char *const a = "1111111111111111111111111111111111111111";
+    static const char *const b = "2222222222222222222222222222222222222222";
+    rkv_buf buf;
+    rkv_buf_init(&buf);
+    for (unsigned type = RKV_FO_MSG_PING; type <= RKV_FO_MSG_FAILOVER;
+         type++) {
+        memset(&m, 0, sizeof m);
+        m.type = type;
+        strcpy(m.from, a);
+        m.epoch = 3;
+        switch (type) {
+        case RKV_FO_MSG_PING:
+            strcpy(m.ping.name, "mymaster");
+            strcpy(m.ping.addr.host, "127.0.0.1");
+            m.ping.addr.port = 7001;
+            m.ping.flags = RKV_FO_F_BOOTED | RKV_FO_F_LINK_UP;
+            m.ping.role = RKV_FO_ROLE_REPLICA;
+            m.ping.offset = 4096;
+            m.ping.hist_epoch = 2;
+            m.ping.priority = 100;
+            strcpy(m.ping.following, b);
+            m.ping.conf.epoch = 2;
+            strcpy(m.ping.conf.primary, b);
+            strcpy(m.ping.conf.addr.host, "127.0.0.1");
+            m.ping.conf.addr.port = 7002;
+            strcpy(m.ping.conf.leader, a);
+            m.ping.conf.promo_offset = 100;
+            m.ping.npeers = 1;
+            strcpy(m.ping.peers[0].id, b);
+            strcpy(m.ping.peers[0].addr.host, "127.0.0.1");
+            m.ping.peers[0].addr.port = 7002;
+            m.ping.nforgot = 1;
+            memset(m.ping.forgot[0].id, '3', 40);
+            m.ping.forgot[0].epoch = 1;
+            break;
+        case RKV_FO_MSG_VOTE_REQ:
+            m.vote_req.config_epoch = 2;
+            break;
+        case RKV_FO_MSG_VOTE:
+            strcpy(m.vote.leader, a);
+            break;
+        case RKV_FO_MSG_PROMOTE:
+        case RKV_FO_MSG_FOLLOW:
+            m.conf.conf.epoch = 3;
+            strcpy(m.conf.conf.primary, b);
+            strcpy(m.conf.conf.addr.host, "127.0.0.1");
+            m.conf.conf.addr.port = 7002;
+            strcpy(m.conf.conf.leader, a);
+            m.conf.conf.promo_offset = 4096;
+            break;
+        case RKV_FO_MSG_FORGET:
+            strcpy(m.forget.who.id, b);
+            m.forget.who.epoch = 3;
+            break;
+        case RKV_FO_MSG_FAILOVER:
+            strcpy(m.failover.target, b);
+            m.failover.timeout_ms = 5000;
+            break;
+        default:
+            break;
+        }
+        rkv_buf_clear(&buf);
+        int rc = rkv_fo_msg_encode(&buf, &m);
+        if (rc != 0)
+            die(rkv_fo_msg_name(type), rc);
+        char name[64];
+        snprintf(name, sizeof name, "payload-%s", rkv_fo_msg_name(type));
+        put("fomsg", name, buf.data + RKV_FRAME_HDR, buf.len - RKV_FRAME_HDR);
+        if (type == RKV_FO_MSG_PING) {
+            /* The peer list declaring 2^32-1 entries. */
+            uint8_t *p = buf.data + RKV_FRAME_HDR;
+            size_t n = buf.len - RKV_FRAME_HDR;
+            put("fomsg", "nasty-truncated-ping", p, n / 2);
+            uint8_t huge[] = {0xdd, 0xff, 0xff, 0xff, 0xff, 0x50};
+            put("fomsg", "nasty-array-4g", huge, sizeof huge);
+        }
+    }
+    rkv_buf_free(&buf);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -523,6 +609,7 @@ int main(int argc, char **argv)
     if (mkdtemp(scratch) == NULL)
         die("mkdtemp", -errno);
     gen_frame();
+    gen_fomsg();
     gen_snapshot();
     gen_aof();
     gen_state();

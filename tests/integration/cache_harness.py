@@ -1,11 +1,15 @@
 """cache_harness.py - what the replkv-cache integration tests share: where
 the binary is, the ok/bad/check reporting with its closing "N passed, N
 failed" line, free loopback ports (with the peer port, client port +
-10000, free too), and bounded waits. Each test keeps its own Server class:
+10000, and optionally the Sentinel port, + 20000, free too), and bounded
+waits. Each test keeps its own Server class:
 they start servers differently."""
 
 import os
+import shutil
+import signal
 import socket
+import subprocess
 import sys
 import time
 
@@ -17,6 +21,7 @@ BUILD = os.environ.get("BUILD", "build")
 BIN = os.path.join(BUILD if os.path.isabs(BUILD) else
                    os.path.join(ROOT, BUILD), "replkv-cache")
 OFFSET = 10000  # replkv-cache's default repl-port: client port + 10000
+SENTINEL_OFFSET = 20000  # its default sentinel-port: client port + 20000
 
 _counts = {"passed": 0, "failed": 0}
 
@@ -62,19 +67,21 @@ def port_free(port):
 _taken = set()
 
 
-def free_port(pair=True):
+def free_port(pair=True, sentinel=False):
     """A free port, never handed out twice; with pair, its peer port
-    (+ OFFSET) is free too."""
-    for _ in range(200):
+    (+ OFFSET) is free too; with sentinel, its Sentinel port
+    (+ SENTINEL_OFFSET) as well."""
+    offsets = [0] + ([OFFSET] if pair else []) + (
+        [SENTINEL_OFFSET] if sentinel else [])
+    for _ in range(400):
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
         s.close()
-        if port in _taken or (pair and (port + OFFSET > 65535 or
-                                        port + OFFSET in _taken)):
+        if any(port + o > 65535 or port + o in _taken for o in offsets):
             continue
-        if port_free(port) and (not pair or port_free(port + OFFSET)):
-            _taken.update({port, port + OFFSET} if pair else {port})
+        if all(port_free(port + o) for o in offsets):
+            _taken.update(port + o for o in offsets)
             return port
     raise RuntimeError("no free port")
 
@@ -94,3 +101,32 @@ def wait_until(pred, timeout=15.0, step=0.05, ignore=WAIT_IGNORES):
             pass
         time.sleep(step)
     return False
+
+
+def missing_tools(*tools):
+    """Prints what is missing (the binary, or a tool on PATH) with the
+    closing line of a failed run; True when something is."""
+    if not os.access(BIN, os.X_OK):
+        print("missing %s (make)" % BIN)
+    else:
+        gone = [t for t in tools if shutil.which(t) is None]
+        if not gone:
+            return False
+        print("missing %s (make deps)" % ", ".join(gone))
+    print("0 passed, 1 failed")
+    return True
+
+
+def stop_process(p, timeout=10):
+    """Ends p (a Popen this test started), stopped or not: SIGCONT, SIGTERM,
+    then SIGKILL after timeout seconds. Returns its exit status, or None
+    when it had already ended."""
+    if p is None or p.poll() is not None:
+        return None
+    os.kill(p.pid, signal.SIGCONT)
+    p.terminate()
+    try:
+        return p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return p.wait(timeout)

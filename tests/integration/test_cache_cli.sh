@@ -102,10 +102,10 @@ wait_exit() {
 cat >"$TMP/bad1.conf" <<'EOF'
 # a comment
 port 0
-replica-priority 10
+appendfilename x.aof
 EOF
 out=$("$BIN" "$TMP/bad1.conf" 2>&1); rc=$?
-if [ $rc -eq 1 ] && echo "$out" | grep -qF "$TMP/bad1.conf:3: 'replica-priority' is not supported yet by this build (failover not built)"; then
+if [ $rc -eq 1 ] && echo "$out" | grep -qF "$TMP/bad1.conf:3: 'appendfilename' is not supported yet by this build (the file is dir/appendonly.rkv)"; then
     ok "unsupported directive stops the start with file:line"
 else bad "unsupported directive stops the start with file:line" "rc=$rc $out"; fi
 
@@ -115,8 +115,8 @@ if [ $rc -eq 1 ] && echo "$out" | grep -qF "$TMP/bad2.conf:3:"; then
     ok "bad value names file and line"
 else bad "bad value names file and line" "rc=$rc $out"; fi
 
-out=$(timeout 10 "$BIN" --port 0 --replica-priority 10 2>&1); rc=$?
-if [ $rc -eq 1 ] && echo "$out" | grep -qF "'replica-priority' is not supported yet"; then
+out=$(timeout 10 "$BIN" --port 0 --repl-diskless-sync yes 2>&1); rc=$?
+if [ $rc -eq 1 ] && echo "$out" | grep -qF "'repl-diskless-sync' is not supported yet"; then
     ok "unsupported --flag refused"
 else bad "unsupported --flag refused" "rc=$rc $out"; fi
 
@@ -285,7 +285,7 @@ maxmemory-samples
 5" "$($R config get 'maxmemory*')"
 check "CONFIG SET library option" "OK
 1048576" "$($R config set maxmemory-samples 7 >/dev/null; $R config set proto-max-bulk-len 1mb; $R config get proto-max-bulk-len | tail -1)"
-check "CONFIG SET unsupported" "ERR CONFIG SET failed (possibly related to argument 'replica-priority') - 'replica-priority' is not supported yet by this build (failover not built)" "$($R config set replica-priority 10)"
+check "CONFIG SET unsupported" "ERR CONFIG SET failed (possibly related to argument 'repl-diskless-sync') - 'repl-diskless-sync' is not supported yet by this build (not a replication option of this build)" "$($R config set repl-diskless-sync yes)"
 $R config set proto-max-bulk-len 512mb >/dev/null
 check "COMMAND COUNT" "1" "$([ "$($R command count)" -gt 40 ] && echo 1)"
 docs=$($R command docs set get client)

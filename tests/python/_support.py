@@ -7,11 +7,15 @@ Run as `make python-tests` does:
 
 from __future__ import annotations
 
+import ctypes
+import os
 import socket
+import subprocess
+import tempfile
 import time
 import unittest
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Dict, Iterable, Mapping, Tuple
 
 import replkv
 
@@ -73,3 +77,37 @@ def open_listening(case: unittest.TestCase, **options: Any) -> replkv.Node:
 def port_of(node: replkv.Node) -> int:
     """The port a node listens on (its "port" option)."""
     return int(node.config_get("port"))
+
+
+def struct_layouts(structs: Mapping[str, Any],
+                   ints: Iterable[Tuple[str, str, int]] = ()
+                   ) -> Tuple[Dict[str, str], Dict[str, str]]:
+    """(what the C compiler says, what ctypes says) about each struct of
+    structs (C name -> ctypes Structure): its sizeof and each field's
+    offsetof; and about ints, (label, C integer expression, Python value)
+    rows. Compare the two dicts. Needs cc."""
+    lines = ["#include <stdio.h>", "#include <stddef.h>",
+             '#include "replkv.h"', "int main(void) {"]
+    py: Dict[str, str] = {}
+    for cname, s in structs.items():
+        lines.append(f'printf("{cname} %zu\\n", sizeof({cname}));')
+        py[cname] = str(ctypes.sizeof(s))
+        for fname, *_ in s._fields_:
+            lines.append(f'printf("{cname}.{fname} %zu\\n", '
+                         f"offsetof({cname}, {fname}));")
+            py[f"{cname}.{fname}"] = str(getattr(s, fname).offset)
+    for label, expr, value in ints:
+        lines.append(f'printf("{label} %lld\\n", (long long)({expr}));')
+        py[label] = str(value)
+    lines += ["return 0;", "}"]
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "layout.c")
+        exe = os.path.join(tmp, "layout")
+        with open(src, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        subprocess.run(["cc", "-std=c11", "-I", str(HEADER.parent), src,
+                        "-o", exe], check=True, timeout=120)
+        out = subprocess.run([exe], check=True, capture_output=True,
+                             text=True, timeout=60).stdout
+    c = dict(line.rsplit(" ", 1) for line in out.splitlines())
+    return c, py

@@ -2,8 +2,10 @@
  * check_cache_conf.c - replkv-cache's configuration loader: quoting and
  * comments, every bad line reported with its file and line number, the
  * directives of features not built yet refused by name, the replication
- * directives (client port in, peer port to the library), include, command
- * line flags, and CONFIG GET / SET formatting.
+ * directives (client port in, peer port to the library), the Sentinel
+ * directives (the monitor's client port in, peer port to the library; the
+ * master name checked), --sentinel, include, command line flags, and
+ * CONFIG GET / SET formatting.
  */
 #include <check.h>
 #include <stdio.h>
@@ -127,9 +129,10 @@ START_TEST(test_unsupported)
     struct {
         const char *line, *why;
     } cases[] = {
-        {"sentinel monitor m 1 2 3", "failover not built"},
-        {"replica-priority 10", "failover not built"},
-        {"slave-priority 10", "failover not built"},
+        {"quorum 2", "the quorum is the last word of 'sentinel monitor'"},
+        {"down-after-milliseconds 5",
+         "write 'sentinel down-after-milliseconds <master-name> <ms>'"},
+        {"masteruser u", "ACL users not built: use masterauth"},
         {"appendfilename x.aof", "the file is dir/appendonly.rkv"},
         {"rdbcompression yes", "no RDB files: use appendonly yes"},
         {"save 900 1", "no RDB save points: use appendonly yes"},
@@ -255,7 +258,7 @@ START_TEST(test_include)
     fputs("timeout 5\n", f);
     fclose(f);
     f = fopen(bad, "w");
-    fputs("# one\nreplica-priority 10\n", f);
+    fputs("# one\nappendfilename x.aof\n", f);
     fclose(f);
     char text[600];
     snprintf(text, sizeof text, "port 1\ninclude %s\n", inc);
@@ -265,8 +268,8 @@ START_TEST(test_include)
     ck_assert_int_eq(load(text), -1);
     char want[512];
     snprintf(want, sizeof want,
-             "%s:2: 'replica-priority' is not supported yet by this build "
-             "(failover not built)",
+             "%s:2: 'appendfilename' is not supported yet by this build "
+             "(the file is dir/appendonly.rkv)",
              bad);
     ck_assert_str_eq(err.msg, want);
     ck_assert_int_eq(load("include /nonexistent/x.conf\n"), -1);
@@ -291,8 +294,9 @@ START_TEST(test_args)
     ck_assert_str_eq(conf.replicaof_host, "h");
     char *bad[] = {"--port", "7001", "--sentinel", "monitor", "m"};
     ck_assert_int_eq(conf_load_args(&conf, opts, 5, bad, &err), -1);
-    ck_assert_str_eq(err.msg, "command line:2: 'sentinel' is not supported "
-                              "yet by this build (failover not built)");
+    ck_assert_str_eq(err.msg, "command line:2: 'sentinel monitor': wrong "
+                              "number of arguments (sentinel monitor "
+                              "<master-name> <ip> <redis-port> <quorum>)");
     char *missing[] = {"/nonexistent/replkv.conf"};
     ck_assert_int_eq(conf_load_args(&conf, opts, 1, missing, &err), -1);
     ck_assert(strstr(err.msg, "/nonexistent/replkv.conf") != NULL);
@@ -353,6 +357,170 @@ START_TEST(test_metrics_port)
 }
 END_TEST
 
+static int load_conf_only(const char *text)
+{
+    return conf_load_string(&conf, NULL, "test.conf", text, &err);
+}
+
+START_TEST(test_sentinel_lines)
+{
+    /* Parsing and the server's own fields (no library options). */
+    ck_assert_int_eq(
+        load_conf_only("port 7000\n"
+                       "replicaof 127.0.0.1 7001\n"
+                       "sentinel monitor mymaster 127.0.0.1 7001 2\n"
+                       "sentinel down-after-milliseconds mymaster 1000\n"
+                       "sentinel failover-timeout mymaster 5000\n"
+                       "sentinel parallel-syncs mymaster 1\n"
+                       "sentinel auth-pass mymaster s3cret\n"
+                       "replica-priority 50\n"),
+        0);
+    ck_assert_str_eq(conf.sentinel_name, "mymaster");
+    ck_assert_str_eq(conf.monitor_host, "127.0.0.1");
+    ck_assert_int_eq(conf.monitor_port, 7001);
+    ck_assert_int_eq(conf.quorum, 2);
+    ck_assert_int_eq(conf.replica_priority, 50);
+    ck_assert_int_eq(conf_sentinel_port(&conf), 27000);
+    char note[512], reason[512];
+    ck_assert_int_eq(conf_sentinel_finish(&conf, NULL, note, sizeof note,
+                                          reason, sizeof reason),
+                     0);
+    /* replicaof with failover on: noted, and the cluster decides. */
+    ck_assert_msg(strstr(note, "replicaof 127.0.0.1 7001 ignored") != NULL,
+                  "%s", note);
+    ck_assert_ptr_null(conf.replicaof_host);
+
+    struct {
+        const char *text, *want;
+    } bad[] = {
+        {"sentinel down-after-milliseconds mymaster 1000\n",
+         "test.conf:1: 'sentinel down-after-milliseconds mymaster': No such "
+         "master with specified name (a 'sentinel monitor mymaster ...' "
+         "line must come first)"},
+        {"sentinel monitor mymaster 127.0.0.1 6379 2\n"
+         "\n"
+         "sentinel down-after-milliseconds other 1000\n",
+         "test.conf:3: 'sentinel down-after-milliseconds other': No such "
+         "master with specified name (sentinel monitor names 'mymaster')"},
+        {"sentinel monitor mymaster 127.0.0.1 6379 0\n",
+         "test.conf:1: 'sentinel monitor': Quorum must be 1 or greater (and "
+         "at most 32)"},
+        {"sentinel monitor mymaster 127.0.0.1 60000 2\n",
+         "test.conf:1: 'sentinel monitor': the primary's repl-port would be "
+         "60000 + 10000, over 65535 (sentinel monitor takes the primary's "
+         "client port)"},
+        {"sentinel monitor mymaster 127.0.0.1 6379 2\n"
+         "sentinel parallel-syncs mymaster x\n",
+         "test.conf:2: 'sentinel parallel-syncs': 'x' is not an integer "
+         "between 1 and 32"},
+        {"sentinel monitor mymaster 127.0.0.1 6379 2\n"
+         "sentinel monitor other 127.0.0.1 6380 2\n",
+         "test.conf:2: 'sentinel monitor other': this node already monitors "
+         "'mymaster' (one cluster per node)"},
+        {"sentinel notify-script mymaster /x\n",
+         "test.conf:1: 'sentinel notify-script': Unrecognized sentinel "
+         "configuration statement (this build knows monitor, "
+         "down-after-milliseconds, failover-timeout, parallel-syncs, "
+         "auth-pass, ping-interval, self-fence)"},
+        {"sentinel myid 0123\n",
+         "test.conf:1: 'sentinel myid': not needed by this build (the node "
+         "keeps its id, epochs and peers in dir/node.state): remove the "
+         "line"},
+        {"replica-priority -1\n",
+         "test.conf:1: 'replica-priority': argument must be between 0 and "
+         "2147483647 inclusive"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        teardown();
+        setup();
+        ck_assert_int_eq(load_conf_only(bad[i].text), -1);
+        ck_assert_str_eq(err.msg, bad[i].want);
+    }
+
+    /* The Sentinel port default would pass 65535. */
+    teardown();
+    setup();
+    ck_assert_int_eq(
+        load_conf_only("port 50000\nsentinel monitor m 127.0.0.1 6379 1\n"),
+        0);
+    ck_assert_int_eq(conf_sentinel_finish(&conf, NULL, note, sizeof note,
+                                          reason, sizeof reason),
+                     -1);
+    ck_assert_str_eq(reason, "'sentinel-port': port 50000 + 20000 is over "
+                             "65535: set sentinel-port");
+}
+END_TEST
+
+START_TEST(test_sentinel_library)
+{
+    /* The library is handed the primary's peer port. */
+    ck_assert_int_eq(load("port 7000\n"
+                          "sentinel monitor mymaster 127.0.0.1 7001 2\n"
+                          "sentinel down-after-milliseconds mymaster 900\n"
+                          "replica-priority 7\n"),
+                     0);
+    lib_opt("sentinel monitor", "mymaster 127.0.0.1 17001 2");
+    lib_opt("sentinel down-after-milliseconds", "900");
+    lib_opt("replica-priority", "7");
+}
+END_TEST
+
+START_TEST(test_sentinel_mode)
+{
+    char path[] = "/tmp/check_cache_conf_sentinelXXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    const char *text = "port 26380\n"
+                       "sentinel monitor mymaster 127.0.0.1 6379 2\n";
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    char *argv[] = {"--sentinel", path};
+    ck_assert_int_eq(conf_load_args(&conf, NULL, 2, argv, &err), 0);
+    ck_assert(conf.sentinel_mode);
+    ck_assert_int_eq(conf.port, 26380);
+    ck_assert_int_eq(conf_sentinel_port(&conf), 26380);
+    ck_assert(!conf.protected_mode);
+    teardown();
+    setup();
+    /* Redis's order works too; no monitor is an error. */
+    char *after[] = {"--port", "26381", "--sentinel"};
+    ck_assert_int_eq(conf_load_args(&conf, NULL, 3, after, &err), 0);
+    ck_assert(conf.sentinel_mode);
+    ck_assert_int_eq(conf.port, 26381);
+    char note[256], reason[256];
+    ck_assert_int_eq(conf_sentinel_finish(&conf, NULL, note, sizeof note,
+                                          reason, sizeof reason),
+                     -1);
+    ck_assert_str_eq(reason, "--sentinel needs a 'sentinel monitor "
+                             "<master-name> <ip> <redis-port> <quorum>' "
+                             "line");
+    unlink(path);
+    teardown();
+    setup();
+    /* The directives as --name value flags, the mode flag among them. */
+    char *flags[] = {"--sentinel", "--port", "26382", "--sentinel",
+                     "monitor", "mymaster", "127.0.0.1", "7001", "2",
+                     "--sentinel", "down-after-milliseconds", "mymaster",
+                     "500"};
+    ck_assert_int_eq(conf_load_args(&conf, opts, 13, flags, &err), 0);
+    ck_assert(conf.sentinel_mode);
+    ck_assert_int_eq(conf.port, 26382);
+    ck_assert_str_eq(conf.sentinel_name, "mymaster");
+    lib_opt("sentinel monitor", "mymaster 127.0.0.1 17001 2");
+    lib_opt("sentinel down-after-milliseconds", "500");
+    ck_assert_int_eq(conf_sentinel_finish(&conf, opts, note, sizeof note,
+                                          reason, sizeof reason),
+                     0);
+    lib_opt("witness", "yes");
+    char *bad[] = {"--sentinel", "down-after-milliseconds", "other", "500"};
+    ck_assert_int_eq(conf_load_args(&conf, opts, 4, bad, &err), -1);
+    ck_assert_str_eq(err.msg, "command line:1: 'sentinel "
+                              "down-after-milliseconds other': No such "
+                              "master with specified name (sentinel monitor "
+                              "names 'mymaster')");
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cache_conf");
@@ -367,6 +535,9 @@ static Suite *suite(void)
     tcase_add_test(t, test_args);
     tcase_add_test(t, test_get_set);
     tcase_add_test(t, test_metrics_port);
+    tcase_add_test(t, test_sentinel_lines);
+    tcase_add_test(t, test_sentinel_library);
+    tcase_add_test(t, test_sentinel_mode);
     suite_add_tcase(s, t);
     return s;
 }

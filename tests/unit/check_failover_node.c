@@ -16,7 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
+#include "buf.h"
+#include "failover.h"
 #include "replkv.h"
+#include "stream.h"
 #include "testnet.h"
 
 #define S(str) (str), strlen(str)
@@ -76,6 +80,7 @@ typedef struct cluster {
     int ports[3];
     replkv_t *kv[3];
     bool witness[3];
+    char dirs[3][64]; /* appendonly dir of each node, "" = none */
 } cluster;
 
 static replkv_t *open_node(cluster *c, int i, bool decide)
@@ -97,6 +102,10 @@ static replkv_t *open_node(cluster *c, int i, bool decide)
     ck_assert_int_eq(replkv_opts_set(o, "loglevel", "verbose"), 0);
     if (c->witness[i])
         ck_assert_int_eq(replkv_opts_set(o, "witness", "yes"), 0);
+    if (c->dirs[i][0]) {
+        ck_assert_int_eq(replkv_opts_set(o, "dir", c->dirs[i]), 0);
+        ck_assert_int_eq(replkv_opts_set(o, "appendonly", "yes"), 0);
+    }
     replkv_opts_set_log(o, print_log, NULL);
     replkv_opts_set_role_cb(o, on_role, NULL);
     replkv_opts_set_peer_cb(o, on_peer, NULL);
@@ -302,6 +311,10 @@ START_TEST(boot_and_kill_primary)
     ck_assert_int_eq(ci.voters, 3);
     ck_assert_int_eq(ci.primary_port, c.ports[0]);
     ck_assert(ci.peers[0].self);
+    ck_assert_uint_eq(ci.peers[0].priority, 100);
+    ck_assert(ci.peers[0].link_up); /* node 1 replicates node 0 */
+    for (int i = 1; i < ci.npeers; i++)
+        ck_assert_uint_eq(ci.peers[i].priority, 100);
     char *text = NULL;
     ck_assert_int_eq(replkv_info(c.kv[1], "sentinel", &text), 0);
     ck_assert_ptr_nonnull(strstr(text, "master0:name=mymaster,status=ok"));
@@ -424,6 +437,203 @@ START_TEST(decision_veto_then_accept)
 }
 END_TEST
 
+/* ------------------------------------------------------------ flood */
+
+static long rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f != NULL && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+static void write_all(int fd, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n > 0) {
+        ssize_t w = write(fd, b, n);
+        if (w <= 0)
+            return; /* closed: the caller checks what the node did */
+        b += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Reads one frame and decodes it (HELLO, AUTH). */
+static bool read_msg(int fd, rkv_buf *in, rkv_msg *m)
+{
+    for (int i = 0; i < 200; i++) {
+        rkv_frame f;
+        int rc = rkv_frame_parse(in->data, in->len, 4096, &f);
+        if (rc == 1) {
+            bool ok = rkv_msg_decode(f.payload, f.len, m) == 0;
+            return ok; /* in->data stays valid: m points into it */
+        }
+        if (rc < 0)
+            return false;
+        rkv_buf_reserve(in, 4096);
+        ssize_t n = read(fd, in->data + in->len, 4096);
+        if (n <= 0)
+            return false;
+        in->len += (size_t)n;
+    }
+    return false;
+}
+
+/* An authenticated peer that floods the node with failover pings and link
+ * pings as fast as the socket takes them: the node keeps serving, its
+ * memory stays bounded, and it answers its real peers. */
+START_TEST(peer_ping_flood)
+{
+    cluster c;
+    start(&c, 2, 0, false);
+    ck_assert_int_eq(settled(&c, 8000), 0);
+    ck_assert_int_eq(replkv_set(c.kv[0], S("before"), S("1"), 0, 0), 1);
+    long rss0 = rss_kb();
+
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)c.ports[0]);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    const char *me = "f100d00000000000000000000000000000000001";
+    uint8_t nonce[32];
+    ck_assert_int_eq(rkv_auth_nonce(nonce), 0);
+    rkv_buf out, in;
+    rkv_buf_init(&out);
+    rkv_buf_init(&in);
+    rkv_msg h = {.type = RKV_MSG_HELLO};
+    h.hello.version = RKV_PROTO_VERSION;
+    h.hello.node_id = (rkv_bytes){me, 40};
+    h.hello.nonce = (rkv_bytes){nonce, 32};
+    h.hello.flags = RKV_HELLO_PEER;
+    ck_assert_int_eq(rkv_msg_encode(&out, &h), 0);
+    write_all(fd, out.data, out.len);
+    rkv_msg peer;
+    ck_assert(read_msg(fd, &in, &peer));
+    ck_assert_int_eq(peer.type, RKV_MSG_HELLO);
+    char peer_id[41];
+    uint8_t peer_nonce[32];
+    memcpy(peer_id, peer.hello.node_id.p, 40);
+    peer_id[40] = '\0';
+    memcpy(peer_nonce, peer.hello.nonce.p, 32);
+    rkv_auth au = {"s3cret", 6, true, nonce, peer_nonce, me, peer_id};
+    uint8_t proof[32];
+    ck_assert_int_eq(rkv_auth_prove(&au, proof), 0);
+    rkv_msg pr = {.type = RKV_MSG_AUTH};
+    pr.auth.proof = (rkv_bytes){proof, 32};
+    rkv_buf_clear(&out);
+    ck_assert_int_eq(rkv_msg_encode(&out, &pr), 0);
+    write_all(fd, out.data, out.len);
+
+    /* One batch: 200 failover pings and 200 link pings. */
+    static rkv_fo_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = RKV_FO_MSG_PING;
+    strcpy(m.from, me);
+    strcpy(m.ping.name, "mymaster");
+    strcpy(m.ping.addr.host, "127.0.0.1");
+    m.ping.addr.port = 9; /* nobody: the node's pings to it go nowhere */
+    rkv_buf_clear(&out);
+    rkv_msg lp = {.type = RKV_MSG_PING_LINK};
+    for (int i = 0; i < 200; i++) {
+        ck_assert_int_eq(rkv_fo_msg_encode(&out, &m), 0);
+        lp.ping.unix_ms = i;
+        ck_assert_int_eq(rkv_msg_encode(&out, &lp), 0);
+    }
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long sent = 0, served = 0;
+    for (int round = 0; round < 100000; round++) {
+        write_all(fd, out.data, out.len);
+        sent += 400;
+        char k[32];
+        snprintf(k, sizeof k, "during%d", round % 1000);
+        if (replkv_set(c.kv[0], S(k), S("v"), 0, 0) == 1)
+            served++;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((t.tv_sec - t0.tv_sec) * 1000 +
+                (t.tv_nsec - t0.tv_nsec) / 1000000 > 3000)
+            break;
+    }
+    long rss1 = rss_kb();
+    close(fd);
+    rkv_buf_free(&out);
+    rkv_buf_free(&in);
+    ck_assert_int_ge(sent, 10000);
+    ck_assert_int_ge(served, 100);
+    /* The node buffers at most what it reads: the flood costs no memory
+     * beyond a few link buffers. */
+    ck_assert_msg(rss1 - rss0 < 64 * 1024, "RSS grew %ld kB", rss1 - rss0);
+    /* It still replicates and its peer still sees it as primary. */
+    ck_assert_int_eq(replkv_set(c.kv[0], S("after"), S("1"), 0, 0), 1);
+    ck_assert(eventually_has(c.kv[1], "after", "1", 5000));
+    ck_assert_int_eq(settled(&c, 3000), 0);
+    stop(&c);
+}
+END_TEST
+
+static void node_id_of(replkv_t *kv, char id[41])
+{
+    replkv_cluster_info ci = {.size = sizeof ci};
+    ck_assert_int_eq(replkv_cluster_info_get(kv, &ci), 0);
+    memcpy(id, ci.node_id, 41);
+}
+
+/* With persistence, a node keeps its id and its vote across a restart
+ * (node.state): the old primary comes back as the same node, learns the
+ * newer configuration and follows it with its data. */
+START_TEST(persisted_restart)
+{
+    cluster c;
+    memset(&c, 0, sizeof c);
+    c.n = 3;
+    for (int i = 0; i < 3; i++) {
+        c.ports[i] = test_free_port();
+        snprintf(c.dirs[i], sizeof c.dirs[i], "/tmp/rkv-fo-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(c.dirs[i]));
+    }
+    for (int i = 0; i < 3; i++)
+        c.kv[i] = open_node(&c, i, false);
+    ck_assert_int_eq(settled(&c, 8000), 0);
+    char id0[41], id0b[41];
+    node_id_of(c.kv[0], id0);
+    ck_assert_int_eq(replkv_set(c.kv[0], S("p"), S("1"), 0, 0), 1);
+    ck_assert_int_eq(replkv_wait(c.kv[0], 2, 5000), 2);
+    replkv_close(c.kv[0]);
+    c.kv[0] = NULL;
+    int np = settled(&c, 10000);
+    ck_assert(np == 1 || np == 2);
+    replkv_cluster_info ci = {.size = sizeof ci};
+    replkv_cluster_info_get(c.kv[np], &ci);
+    uint64_t epoch = ci.config_epoch;
+    ck_assert_uint_ge(epoch, 1);
+    ck_assert_int_eq(replkv_set(c.kv[np], S("q"), S("2"), 0, 0), 1);
+    c.kv[0] = open_node(&c, 0, false);
+    node_id_of(c.kv[0], id0b);
+    ck_assert_str_eq(id0, id0b);
+    ck_assert(settled_on(&c, np, 10000));
+    ck_assert(eventually_has(c.kv[0], "q", "2", 5000));
+    ck_assert(has_key(c.kv[0], "p", "1"));
+    ci.size = sizeof ci;
+    replkv_cluster_info_get(c.kv[0], &ci);
+    ck_assert_uint_eq(ci.config_epoch, epoch);
+    ck_assert_int_eq(ci.voters, 3); /* the same three nodes, no stale id */
+    stop(&c);
+    for (int i = 0; i < 3; i++) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", c.dirs[i]);
+        ck_assert_int_eq(system(cmd), 0);
+    }
+}
+END_TEST
+
 static Suite *failover_node_suite(void)
 {
     Suite *s = suite_create("failover_node");
@@ -434,6 +644,8 @@ static Suite *failover_node_suite(void)
     tcase_add_test(tc, witness_cluster);
     tcase_add_test(tc, manual_failover_loses_nothing);
     tcase_add_test(tc, decision_veto_then_accept);
+    tcase_add_test(tc, peer_ping_flood);
+    tcase_add_test(tc, persisted_restart);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -400,7 +400,8 @@ START_TEST(torn_tail)
     ck_assert(!has_key(kv, "k99")); /* only the torn write is lost */
     replkv_close(kv);
 
-    /* aof-load-truncated no: refuse (the torn bytes are cut all the same). */
+    /* aof-load-truncated no: refuse and leave the file as it is; yes then
+     * cuts the torn bytes. */
     kv = open_ok(kvs);
     put_keys(kv, "m", 0, 5);
     replkv_close(kv);
@@ -408,6 +409,13 @@ START_TEST(torn_tail)
     ck_assert_int_eq(truncate(p, size - 2), 0);
     const char *strict[] = {"aof-load-truncated", "no", NULL};
     ck_assert_int_eq(try_open(tmpdir, strict, &kv), REPLKV_ECORRUPT);
+    ck_assert_ptr_nonnull(strstr(replkv_last_error(), "left as it is"));
+    ck_assert_int_eq(file_size("appendonly.rkv"), size - 2);
+    ck_assert_int_eq(try_open(tmpdir, strict, &kv), REPLKV_ECORRUPT);
+    kv = open_ok(kvs);
+    ck_assert(has_key(kv, "m3"));
+    ck_assert(!has_key(kv, "m4"));
+    replkv_close(kv);
 }
 END_TEST
 
@@ -680,6 +688,47 @@ START_TEST(replica_restart_partial)
 }
 END_TEST
 
+/* A restarted primary refills its backlog from its append-only file: a
+ * replica that was behind when both stopped resumes with a partial resync,
+ * not a full one. */
+START_TEST(primary_restart_backlog)
+{
+    make_tmp();
+    char pdir[64];
+    snprintf(pdir, sizeof pdir, "/tmp/rkv_pn_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(pdir));
+    int pp = test_free_port();
+    char port[16], addr[64];
+    snprintf(port, sizeof port, "%d", pp);
+    snprintf(addr, sizeof addr, "127.0.0.1 %d", pp);
+    const char *pk[] = {"port", port, NULL};
+    const char *rk[] = {"replicaof", addr, NULL};
+    replkv_t *p, *r;
+    ck_assert_int_eq(try_open(pdir, pk, &p), 0);
+    put_keys(p, "k", 0, 500);
+    r = open_ok(rk);
+    ck_assert(caught_up(p, r, 10000));
+    replkv_close(r);
+    put_keys(p, "m", 0, 200); /* the replica misses these */
+    replkv_close(p);
+    ck_assert_int_eq(try_open(pdir, pk, &p), 0);
+    replkv_repl_info before = info_of(p);
+    r = open_ok(rk);
+    ck_assert(caught_up(p, r, 10000));
+    replkv_repl_info after = info_of(p);
+    ck_assert_uint_eq(after.sync_full, before.sync_full);
+    ck_assert_uint_eq(after.sync_partial_ok, before.sync_partial_ok + 1);
+    ck_assert(has_key(r, "m199"));
+    unsigned char d1[16], d2[16];
+    digest_of(p, d1);
+    digest_of(r, d2);
+    ck_assert_mem_eq(d1, d2, 16);
+    replkv_close(r);
+    replkv_close(p);
+    rm_tree(pdir);
+}
+END_TEST
+
 /* Fails opening any file whose path contains ud's string. */
 static int fail_open_hook(void *ud, rkv_fs_op op, const char *path)
 {
@@ -913,6 +962,7 @@ static Suite *persist_node_suite(void)
     tcase_add_test(tc, bad_dir);
     tcase_add_test(tc, disk_failure);
     tcase_add_test(tc, replica_restart_partial);
+    tcase_add_test(tc, primary_restart_backlog);
     tcase_add_test(tc, replica_full_resync_save_fails);
     tcase_add_test(tc, promoted_after_failed_save);
     tcase_add_test(tc, failover_state);

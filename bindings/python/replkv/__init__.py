@@ -15,6 +15,14 @@ store (ctypes over libreplkv.so; nothing to compile).
     replica.wait_applied(primary.last_offset, timeout=5)
     replica.get("k")                  # b'v'
 
+    # Failover (Sentinel embedded): every node of the cluster sets
+    # sentinel_monitor; the node at that address starts as the primary.
+    node = replkv.Node(port=7001, sentinel_monitor=("c1", "127.0.0.1", 7000, 2),
+                       sentinel_down_after_milliseconds=1000,
+                       on_failover_decision=lambda epoch, cands: replkv.accept())
+    node.cluster_info().primary_address   # ('127.0.0.1', 7000)
+    node.failover()                       # manual failover to the best replica
+
 The library is found through REPLKV_LIBRARY, the source tree's
 build/libreplkv.so, then the system's dynamic loader; importing fails with
 ImportError if its major.minor version is not the one this binding was
@@ -54,6 +62,16 @@ from .errors import (
     VersionError,
 )
 from ._convert import parse_info
+from ._events import (
+    Candidate,
+    Divergence,
+    PeerState,
+    Verdict,
+    accept,
+    pick,
+    veto,
+)
+from ._failover import ClusterInfo, PeerInfo
 from ._replication import ReplicaInfo, ReplInfo
 from .node import Node
 
@@ -75,6 +93,15 @@ __all__ = [
     "Node",
     "ReplInfo",
     "ReplicaInfo",
+    "ClusterInfo",
+    "PeerInfo",
+    "PeerState",
+    "Candidate",
+    "Verdict",
+    "accept",
+    "pick",
+    "veto",
+    "Divergence",
     "LogLevel",
     "log_to_logging",
     "parse_info",

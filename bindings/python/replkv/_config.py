@@ -18,10 +18,16 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 
 def option_name(name: str) -> str:
-    """``maxmemory_policy`` -> ``maxmemory-policy``."""
+    """``maxmemory_policy`` -> ``maxmemory-policy``. Sentinel's
+    directives are two words: ``sentinel_monitor`` -> ``sentinel monitor``,
+    ``sentinel_down_after_milliseconds`` ->
+    ``sentinel down-after-milliseconds`` (as written in a config file)."""
     if not isinstance(name, str):
         raise TypeError(f"option names are str, not {type(name).__name__}")
-    return name.replace("_", "-")
+    name = name.replace("_", "-")
+    if name.lower().startswith("sentinel-"):
+        name = "sentinel " + name[len("sentinel-"):]
+    return name
 
 
 def option_value(value: Any) -> str:
@@ -115,8 +121,9 @@ def split_args(line: str) -> List[str]:
 def read_config(path: PathLike) -> Iterator[Tuple[int, str, str]]:
     """Yields (line number, directive, value) for each directive of a
     redis.conf-style file. A directive with several arguments gets them
-    joined by single spaces. Raises InvalidArgument naming ``file:line``
-    for a line that cannot be parsed."""
+    joined by single spaces; ``sentinel <word>`` is one two-word
+    directive. Raises InvalidArgument naming ``file:line`` for a line that
+    cannot be parsed."""
     name = os.fspath(path)
     with open(name, encoding="utf-8") as f:
         for lineno, raw in enumerate(f, 1):
@@ -131,4 +138,13 @@ def read_config(path: PathLike) -> Iterator[Tuple[int, str, str]]:
                 raise InvalidArgument(
                     f"{name}:{lineno}: '{args[0]}' needs a value"
                 )
+            if args[0].lower() == "sentinel":
+                # Sentinel's directives are two words: "sentinel monitor
+                # <name> <host> <port> <quorum>".
+                if len(args) < 3:
+                    raise InvalidArgument(
+                        f"{name}:{lineno}: 'sentinel {args[1]}' needs a value"
+                    )
+                yield lineno, f"sentinel {args[1]}", " ".join(args[2:])
+                continue
             yield lineno, args[0], " ".join(args[1:])

@@ -31,6 +31,7 @@ from ctypes import (
     c_int64,
     c_size_t,
     c_uint,
+    c_uint32,
     c_uint64,
     c_void_p,
     py_object,
@@ -66,6 +67,7 @@ class RoleEvent(Structure):
         ("new_role", c_int),
         ("primary_host", c_char_p),
         ("primary_port", c_int),
+        ("epoch", c_uint64),  # failover: the configuration epoch; 0 off
     ]
 
 
@@ -75,6 +77,7 @@ ROLE_CB = CFUNCTYPE(None, c_void_p, POINTER(RoleEvent), c_void_p)
 # replkv_node_role
 ROLE_PRIMARY = 0
 ROLE_REPLICA = 1
+ROLE_WITNESS = 2
 
 #: The fixed number of entries in replkv_repl_info.replicas.
 REPL_INFO_REPLICAS = 16
@@ -117,6 +120,148 @@ class ReplInfoStruct(Structure):
     ]
 
 
+# ------------------------------------------------------------ failover
+
+# replkv_peer_state
+PEER_UP = 1
+PEER_SDOWN = 2
+PEER_ODOWN = 3
+PEER_NEW = 4
+PEER_FORGOTTEN = 5
+
+# replkv_verdict
+VERDICT_ACCEPT = 1
+VERDICT_PICK = 2
+VERDICT_VETO = 3
+
+#: The fixed number of entries in replkv_cluster_info.peers.
+CLUSTER_INFO_PEERS = 32
+
+
+class PeerEvent(Structure):
+    """replkv_peer_event: starts with its size so that it can grow."""
+
+    _fields_ = [
+        ("size", c_size_t),
+        ("node_id", c_char_p),  # 40 hex characters
+        ("host", c_char_p),
+        ("port", c_int),
+        ("state", c_int),  # replkv_peer_state
+    ]
+
+
+#: void (*replkv_peer_cb)(replkv_t *kv, const replkv_peer_event *ev, void *ud)
+PEER_CB = CFUNCTYPE(None, c_void_p, POINTER(PeerEvent), c_void_p)
+
+
+class CandidateStruct(Structure):
+    """replkv_candidate: a replica that a failover may promote."""
+
+    _fields_ = [
+        ("node_id", c_char * 41),
+        ("host", c_char * 64),
+        ("port", c_int),
+        ("priority", c_uint32),
+        ("offset", c_int64),
+    ]
+
+
+class DecisionEvent(Structure):
+    """replkv_decision_event: starts with its size so that it can grow."""
+
+    _fields_ = [
+        ("size", c_size_t),
+        ("epoch", c_uint64),
+        ("candidates", POINTER(CandidateStruct)),
+        ("ncandidates", c_size_t),
+    ]
+
+
+#: int (*replkv_decision_cb)(replkv_t *kv, const replkv_decision_event *ev,
+#:                           size_t *pick, char *reason, size_t reason_cap,
+#:                           void *ud)
+#: reason is a c_void_p: the trampoline writes into the library's buffer.
+DECISION_CB = CFUNCTYPE(c_int, c_void_p, POINTER(DecisionEvent),
+                        POINTER(c_size_t), c_void_p, c_size_t, c_void_p)
+
+
+class DivergenceEvent(Structure):
+    """replkv_divergence_event: starts with its size so that it can grow."""
+
+    _fields_ = [
+        ("size", c_size_t),
+        ("epoch", c_uint64),
+        ("new_primary", c_char_p),  # node id
+        ("from_offset", c_int64),
+        ("to_offset", c_int64),
+        ("nwrites", c_uint64),
+        ("keys", POINTER(c_void_p)),  # const void *const *
+        ("key_lens", POINTER(c_size_t)),
+        ("nkeys", c_size_t),
+        ("keys_complete", c_bool),
+    ]
+
+
+#: void (*replkv_divergence_cb)(replkv_t *kv,
+#:                              const replkv_divergence_event *ev, void *ud)
+DIVERGENCE_CB = CFUNCTYPE(None, c_void_p, POINTER(DivergenceEvent), c_void_p)
+
+
+class PeerInfoStruct(Structure):
+    """replkv_peer_info: one node of the cluster, as this node sees it."""
+
+    _fields_ = [
+        ("node_id", c_char * 41),
+        ("host", c_char * 64),
+        ("port", c_int),
+        ("self", c_bool),
+        ("witness", c_bool),
+        ("state", c_int),  # replkv_peer_state: UP, SDOWN or ODOWN
+        ("role", c_int),  # replkv_node_role as last reported; -1 unknown
+        ("offset", c_int64),
+        ("last_heard_ms", c_int64),  # -1 never; 0 self
+        ("priority", c_uint32),  # replica-priority it reported
+        ("link_up", c_bool),  # a replica: its link to its primary is up
+        ("link_down_ms", c_int64),  # a replica: how long it has been down
+    ]
+
+
+class ClusterInfoStruct(Structure):
+    """replkv_cluster_info; the caller sets size to sizeof before the call."""
+
+    _fields_ = [
+        ("size", c_size_t),
+        ("enabled", c_bool),
+        ("name", c_char * 64),
+        ("node_id", c_char * 41),
+        ("quorum", c_uint),
+        ("down_after_ms", c_uint32),
+        ("failover_timeout_ms", c_uint32),
+        ("parallel_syncs", c_uint),
+        ("current_epoch", c_uint64),
+        ("config_epoch", c_uint64),
+        ("primary_id", c_char * 41),
+        ("primary_host", c_char * 64),
+        ("primary_port", c_int),
+        ("primary_sdown", c_bool),
+        ("primary_odown", c_bool),
+        ("leader_id", c_char * 41),
+        ("leader_epoch", c_uint64),
+        ("voters", c_uint),
+        ("failover_running", c_bool),
+        ("writes_paused", c_bool),
+        ("fenced", c_bool),
+        ("failovers", c_uint64),
+        ("last_odown_ms", c_int64),
+        ("last_elected_ms", c_int64),
+        ("last_promoted_ms", c_int64),
+        ("last_done_ms", c_int64),
+        ("last_result", c_char * 128),
+        ("npeers", c_int),
+        ("peers", PeerInfoStruct * CLUSTER_INFO_PEERS),
+    ]
+
+
 #: int (*replkv_scan_cb)(const void *key, size_t klen, void *ud); ud is the
 #: Python list that collects the keys, passed through as a py_object.
 SCAN_CB = CFUNCTYPE(c_int, c_void_p, c_size_t, py_object)
@@ -135,6 +280,7 @@ ENOTFOUND = -3
 ERANGE = -4
 EREADONLY = -9
 ETIMEDOUT = -12
+EBUSY = -13
 ENOTSUP = -21
 ESTATE = -22
 
@@ -202,8 +348,14 @@ _PROTOTYPES: List[Tuple[str, Any, List[Any], bool]] = [
     ("replkv_wait_offset", c_int, [_p, c_int64, c_int, c_int64], False),
     ("replkv_wait_applied", c_int, [_p, c_int64, c_int64], False),
     ("replkv_repl_info_get", c_int, [_p, POINTER(ReplInfoStruct)], False),
-    # Failover (replkv_failover, the failover-decision / divergence callback
-    # setters) goes here once the C library has it.
+    # failover
+    ("replkv_opts_set_peer_cb", c_int, [_p, PEER_CB, _p], False),
+    ("replkv_opts_set_decision_cb", c_int, [_p, DECISION_CB, _p], False),
+    ("replkv_opts_set_divergence_cb", c_int, [_p, DIVERGENCE_CB, _p], False),
+    ("replkv_failover", c_int, [_p, c_char_p, c_int64], False),
+    ("replkv_forget", c_int, [_p, c_char_p], False),
+    ("replkv_cluster_info_get", c_int, [_p, POINTER(ClusterInfoStruct)],
+     False),
 ]
 
 

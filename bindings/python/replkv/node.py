@@ -35,6 +35,7 @@ from typing import (
 )
 
 from . import _callbacks, _config, _lib
+from ._failover import FailoverMethods
 from ._replication import ReplicationMethods
 from ._convert import (
     Key,
@@ -125,7 +126,7 @@ def _finalize(state: _NodeState) -> None:
 # ------------------------------------------------------------ the node
 
 
-class Node(ReplicationMethods):
+class Node(ReplicationMethods, FailoverMethods):
     """A libreplkv node in this process.
 
     ``Node()`` with no arguments is a standalone in-process store. Options
@@ -147,11 +148,23 @@ class Node(ReplicationMethods):
 
     on_role_change: ``callable(old_role: str, new_role: str,
     primary: tuple | None)``, called on the node's I/O thread when its role
-    changes (replicaof(), replicaof_none()); roles are "primary" and
-    "replica", primary is the new primary's ``(host, port)`` when the node
-    became a replica, else None. It may use the data methods; wait*(),
+    changes (replicaof(), replicaof_none(), a failover); roles are
+    "primary", "replica" and "witness", primary is the new primary's
+    ``(host, port)`` when the node became a replica, else None. A callable
+    with a parameter named ``epoch`` also gets the configuration epoch
+    (0 with failover off). It may use the data methods; wait*(),
     replicaof*() and close() on this node raise BusyError there.
     Exceptions are reported as for on_log.
+
+    Failover callbacks (node's I/O thread, same limits and error reporting
+    as on_role_change): on_peer_state ``callable(node_id, (host, port),
+    state: PeerState)``; on_failover_decision ``callable(epoch,
+    candidates) -> accept() | pick(candidate) | veto(reason)``, asked on
+    the node that leads a failover (an exception or a bad answer is
+    reported and counts as accept); on_divergence
+    ``callable(Divergence)``, the writes this node lost when it rejoined
+    as a replica. See failover(), cluster_info() and ``sentinel_*``
+    options (``sentinel_monitor=("name", host, port, quorum)``).
 
     Replication (see the methods' docs): ``Node(port=0)`` is standalone;
     ``Node(port=7000)`` accepts replicas; ``Node(replicaof="host 7000")``
@@ -164,15 +177,26 @@ class Node(ReplicationMethods):
     raises ClosedError. Any number of threads may use one Node.
     """
 
-    # Callbacks: keyword argument -> (trampoline factory, C setter). New
-    # callbacks (on_failover_decision, on_divergence) are new rows once the
-    # C library has their setters. A setter missing from an older library
-    # raises NotSupportedError when its callback is given.
+    # Callbacks: keyword argument -> (trampoline factory, C setter). A
+    # setter missing from an older library raises NotSupportedError when
+    # its callback is given.
     _CALLBACKS: Dict[str, Tuple[Callable[..., Any], str]] = {
         "on_log": (_callbacks.make_log_trampoline, "replkv_opts_set_log"),
         "on_role_change": (
             _callbacks.make_role_trampoline,
             "replkv_opts_set_role_cb",
+        ),
+        "on_peer_state": (
+            _callbacks.make_peer_trampoline,
+            "replkv_opts_set_peer_cb",
+        ),
+        "on_failover_decision": (
+            _callbacks.make_decision_trampoline,
+            "replkv_opts_set_decision_cb",
+        ),
+        "on_divergence": (
+            _callbacks.make_divergence_trampoline,
+            "replkv_opts_set_divergence_cb",
         ),
     }
 
@@ -182,6 +206,9 @@ class Node(ReplicationMethods):
         *,
         on_log: Optional[Callable[[int, str], Any]] = None,
         on_role_change: Optional[_callbacks.RoleCallback] = None,
+        on_peer_state: Optional[_callbacks.PeerCallback] = None,
+        on_failover_decision: Optional[_callbacks.DecisionCallback] = None,
+        on_divergence: Optional[_callbacks.DivergenceCallback] = None,
         **kwargs: Any,
     ) -> None:
         self._h: Optional[int] = None
@@ -191,9 +218,7 @@ class Node(ReplicationMethods):
                 settings.append(
                     (_config.option_name(name), _config.option_value(value), "")
                 )
-        self._open(
-            settings, {"on_log": on_log, "on_role_change": on_role_change}
-        )
+        self._open(settings, _callback_args(locals()))
 
     @classmethod
     def from_config(
@@ -202,6 +227,9 @@ class Node(ReplicationMethods):
         *,
         on_log: Optional[Callable[[int, str], Any]] = None,
         on_role_change: Optional[_callbacks.RoleCallback] = None,
+        on_peer_state: Optional[_callbacks.PeerCallback] = None,
+        on_failover_decision: Optional[_callbacks.DecisionCallback] = None,
+        on_divergence: Optional[_callbacks.DivergenceCallback] = None,
         **kwargs: Any,
     ) -> "Node":
         """Opens a node configured by a redis.conf-style file.
@@ -223,9 +251,7 @@ class Node(ReplicationMethods):
             )
         node = cls.__new__(cls)
         node._h = None
-        node._open(
-            settings, {"on_log": on_log, "on_role_change": on_role_change}
-        )
+        node._open(settings, _callback_args(locals()))
         return node
 
     def _open(
@@ -788,6 +814,12 @@ class Node(ReplicationMethods):
 
 
 # ------------------------------------------------------------ helpers
+
+
+def _callback_args(args: Mapping[str, Any]) -> Dict[str, Any]:
+    """The callback keyword arguments of Node() / from_config(), from
+    their locals()."""
+    return {kw: args[kw] for kw in Node._CALLBACKS}
 
 
 def _closed() -> ClosedError:
