@@ -23,6 +23,13 @@ from repl_harness import wait_until  # noqa: E402
 FAILOVER_BOUND = 12.0
 
 
+def lost_writes(events):
+    """The divergence events that lost writes: a range holding only the
+    stream's PING records is reported too, with no writes and no keys
+    (reported to the library's owner)."""
+    return [e for e in events if e["nwrites"] or e["keys"]]
+
+
 def with_logs(fn):
     """On failure, print the tail of every node's log (not for a test
     marked as an expected failure: a known library bug)."""
@@ -153,7 +160,7 @@ class FailoverTest(unittest.TestCase):
             self.assertGreaterEqual(events[0]["nwrites"], len(accepted))
             self.assertIn("[divergence] ", c.logs(p))
         else:
-            self.assertEqual(count, 0, events)
+            self.assertEqual(lost_writes(events), [], events)
         sys.stderr.write("(%d of 20 accepted after SIGCONT) " %
                          len(accepted))
 
@@ -255,7 +262,12 @@ class FailoverTest(unittest.TestCase):
             wait_until(lambda: c.primaries() == [target], FAILOVER_BOUND,
                        0.05, lambda: "manual failover (%s)" % c.describe())
             sys.stderr.write("(switch %.2fs) " % (time.monotonic() - t0))
-            wait_until(lambda: len(errors) >= 5, 10, 0.02, "refused writes")
+            # Once the switch is done, the old primary's refusals name
+            # the new one.
+            named = "127.0.0.1:%d" % c.proxies[target].port
+            wait_until(lambda: errors and named in errors[-1], 10, 0.02,
+                       lambda: "a refusal naming %s (%s)" %
+                       (named, errors[-3:]))
         finally:
             stop.set()
             t.join(30)
@@ -263,16 +275,14 @@ class FailoverTest(unittest.TestCase):
         q = target
         c.wait_synced(q)
         self.assertEqual(self.missing(c.nodes[q], acked), [])
-        named = "127.0.0.1:%d" % c.proxies[q].port
         for e in errors:
             self.assertTrue(e.startswith("ERR REPLKV_EREADONLY"), e)
-        self.assertIn(named, errors[-1])
         for e in errors:
             m = re.search(r"127\.0\.0\.1:(\d+)", e)
             if m:
                 self.assertEqual(m.group(0), named, e)
         count, events = parse_divergences(c.nodes[p].cmd("divergences"))
-        self.assertEqual(count, 0, events)
+        self.assertEqual(lost_writes(events), [], events)
         self.assert_digests_equal()
 
     @with_logs
