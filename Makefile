@@ -2,6 +2,8 @@
 #   make            library (static + shared), replkv-cache, examples
 #   make check      every test (installs missing Debian packages when root)
 #   make demo       a local three-node cluster and a failover
+#   make chaos      faults and partitions under a writer for CHAOS_SECONDS
+#                   (default 120; CHAOS_SEED replays a run)
 #   make bench      benchmarks, side by side with a real redis-server
 #   make install    PREFIX=/usr/local LIBDIR=$(PREFIX)/lib DESTDIR=
 #   make deps       install (as root) or name the Debian packages needed
@@ -89,7 +91,7 @@ CACHE_BIN := $(if $(CACHE_MAIN_OBJ),$(BUILD)/replkv-cache)
 .SECONDARY:
 
 .PHONY: examples-check all lib check unit-tests integration-tests python-tests install-check \
-        export-check demo bench install uninstall deps deps-build clean format \
+        export-check demo chaos bench install uninstall deps deps-build clean format \
         tests fuzz fuzz-smoke fuzz-build fuzz-bins
 
 all: lib $(CACHE_BIN) $(EXAMPLE_BINS)
@@ -312,6 +314,9 @@ demo: deps all
 	@if [ -f tests/integration/demo.sh ]; then bash tests/integration/demo.sh $(BUILD); \
 	else echo "make demo: the three-node failover demo needs replication and failover," \
 	    "which are not built yet (see README.md, Status)"; exit 1; fi
+
+chaos: all $(TOOL_BINS)
+	@BUILD=$(BUILD) $(PYTHON) tests/integration/chaos_failover.py
 
 bench: deps all $(BENCH_BINS)
 	@bash tests/bench/run.sh $(BUILD)

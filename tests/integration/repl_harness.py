@@ -1,6 +1,7 @@
 """Helpers for the replication integration tests: nodes as processes
 (tests/tools/rkv_node.c), free ports, a TCP proxy that can cut and restore
-links, and bounded waits. Python 3 standard library only."""
+links (all of them, or those from given source addresses), and bounded
+waits. Python 3 standard library only."""
 
 import os
 import select
@@ -25,18 +26,26 @@ def free_port():
 
 
 def wait_until(pred, timeout=15.0, step=0.02, what="condition"):
+    """Polls pred until it is true or timeout seconds passed. what names
+    the condition in the error; a callable is called only then (to
+    describe the state at the time of the failure)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if pred():
             return
         time.sleep(step)
-    raise AssertionError("timed out waiting for " + what)
+    raise AssertionError("timed out waiting for " +
+                         (what() if callable(what) else what))
 
 
 class Node:
-    """One rkv_node process; cmd() sends a line and returns the answer."""
+    """One rkv_node process; cmd() sends a line and returns the answer.
+    Options are keyword arguments ('_' becomes '-') or (name, value) pairs
+    in extra, for names with spaces ("sentinel monitor"). cmd() may be
+    called from several threads; after a command timed out (a stopped
+    process), the next one first skips the late answer."""
 
-    def __init__(self, port=0, replicaof=None, **opts):
+    def __init__(self, port=0, replicaof=None, extra=(), **opts):
         self.port = port
         self.dir = tempfile.mkdtemp(prefix="rkv-")
         args = [NODE_BIN, "--port", str(port)]
@@ -44,26 +53,72 @@ class Node:
             args += ["--replicaof", "%s %d" % replicaof]
         for k, v in opts.items():
             args += ["--" + k.replace("_", "-"), str(v)]
+        for k, v in extra:
+            args += ["--" + k, str(v)]
+        self.lock = threading.Lock()
+        self.late = 0  # answers still owed to commands that timed out
+        self.buf = b""
         self.log_path = os.path.join(self.dir, "node.log")
         self.log = open(self.log_path, "w")
         self.p = subprocess.Popen(args, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=self.log,
                                   text=True, bufsize=1)
-        line = self._readline(10)
+        self.out = self.p.stdout.fileno()
+        try:
+            line = self._readline(10)
+        except AssertionError as e:
+            line = str(e)
         if line != "ready":
-            raise RuntimeError("node did not start: %r (%s)" %
-                               (line, self.logs()))
+            logs = self.logs()
+            self.close()
+            raise RuntimeError("node did not start: %r (%s)" % (line, logs))
 
     def _readline(self, timeout):
-        r, _, _ = select.select([self.p.stdout], [], [], timeout)
-        if not r:
-            raise AssertionError("node did not answer in %ss" % timeout)
-        return self.p.stdout.readline().rstrip("\n")
+        # Our own buffer over the raw pipe: select() on a buffered file
+        # would miss lines already read into its buffer.
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            r, _, _ = select.select([self.out], [], [], max(left, 0))
+            if not r:
+                raise AssertionError("node did not answer in %ss" % timeout)
+            data = os.read(self.out, 65536)
+            if not data:
+                raise AssertionError("node closed its output (%s)" %
+                                     self.logs()[-2000:])
+            self.buf += data
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line.decode("utf-8", "replace")
+
+    def pipeline(self, lines, between=None, timeout=30):
+        """Sends every line at once, runs between() (if any) and returns
+        the answers, in order."""
+        with self.lock:
+            while self.late > 0:
+                self._readline(timeout)
+                self.late -= 1
+            self.p.stdin.write("".join(x + "\n" for x in lines))
+            self.p.stdin.flush()
+            self.late += len(lines)
+            if between is not None:
+                between()
+            out = []
+            for _ in lines:
+                out.append(self._readline(timeout))
+                self.late -= 1
+            return out
 
     def cmd(self, line, timeout=30):
-        self.p.stdin.write(line + "\n")
-        self.p.stdin.flush()
-        return self._readline(timeout)
+        with self.lock:
+            while self.late > 0:
+                self._readline(timeout)
+                self.late -= 1
+            self.p.stdin.write(line + "\n")
+            self.p.stdin.flush()
+            self.late += 1
+            answer = self._readline(timeout)
+            self.late -= 1
+            return answer
 
     def info(self, section="replication"):
         fields = {}
@@ -78,13 +133,25 @@ class Node:
         with open(self.log_path) as f:
             return f.read()
 
+    def alive(self):
+        return self.p.poll() is None
+
+    def stop(self):
+        os.kill(self.p.pid, signal.SIGSTOP)
+
+    def cont(self):
+        os.kill(self.p.pid, signal.SIGCONT)
+
     def kill9(self):
         if self.p.poll() is None:
             os.kill(self.p.pid, signal.SIGKILL)
             self.p.wait(10)
 
-    def close(self):
+    def close(self, keep=False):
+        """Ends the process (quit, else SIGKILL) and removes its temporary
+        directory unless keep or RKV_KEEP_LOGS is set."""
         if self.p.poll() is None:
+            os.kill(self.p.pid, signal.SIGCONT)
             try:
                 self.cmd("quit", 10)
             except (AssertionError, BrokenPipeError, OSError):
@@ -99,13 +166,15 @@ class Node:
             except OSError:
                 pass
         self.log.close()
-        if not os.environ.get("RKV_KEEP_LOGS"):
+        if not os.environ.get("RKV_KEEP_LOGS") and not keep:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Proxy:
     """Forwards 127.0.0.1:listen_port to 127.0.0.1:target; cut() drops every
-    connection and refuses new ones until restore()."""
+    connection and refuses new ones until restore(); block(ips) does the
+    same for connections from those source addresses only, until
+    unblock(ips)."""
 
     def __init__(self, target):
         self.target = target
@@ -115,7 +184,8 @@ class Proxy:
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
         self.up = True
-        self.conns = []
+        self.blocked = set()
+        self.conns = []  # (source address, client side, target side)
         self.lock = threading.Lock()
         self.stopped = False
         threading.Thread(target=self._accept, daemon=True).start()
@@ -123,10 +193,12 @@ class Proxy:
     def _accept(self):
         while not self.stopped:
             try:
-                c, _ = self.sock.accept()
+                c, (src, _) = self.sock.accept()
             except OSError:
                 return
-            if not self.up:
+            with self.lock:
+                refused = not self.up or src in self.blocked
+            if refused or self.stopped:
                 c.close()
                 continue
             try:
@@ -135,13 +207,19 @@ class Proxy:
                 c.close()
                 continue
             with self.lock:
-                self.conns += [c, s]
-            threading.Thread(target=self._pipe, args=(c, s),
+                # A cut may have come while we connected.
+                if not self.up or src in self.blocked:
+                    c.close()
+                    s.close()
+                    continue
+                self.conns.append((src, c, s))
+            pair = []  # one entry per direction that ended
+            threading.Thread(target=self._pipe, args=(c, s, pair),
                              daemon=True).start()
-            threading.Thread(target=self._pipe, args=(s, c),
+            threading.Thread(target=self._pipe, args=(s, c, pair),
                              daemon=True).start()
 
-    def _pipe(self, a, b):
+    def _pipe(self, a, b, pair):
         try:
             while True:
                 data = a.recv(65536)
@@ -155,22 +233,52 @@ class Proxy:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-
-    def cut(self):
-        self.up = False
         with self.lock:
-            for c in self.conns:
+            self.conns = [t for t in self.conns if t[1] is not a and
+                          t[2] is not a]
+            pair.append(1)
+            last = len(pair) == 2
+        if last:  # the other direction is done with them too
+            a.close()
+            b.close()
+
+    def _drop(self, which):
+        with self.lock:
+            gone = [t for t in self.conns if which(t[0])]
+            self.conns = [t for t in self.conns if not which(t[0])]
+        for _, c, s in gone:  # the pipe threads wake up and close them
+            for x in (c, s):
                 try:
-                    c.shutdown(socket.SHUT_RDWR)
-                    c.close()
+                    x.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
-            self.conns = []
+
+    def cut(self):
+        with self.lock:
+            self.up = False
+        self._drop(lambda src: True)
 
     def restore(self):
-        self.up = True
+        with self.lock:
+            self.up = True
+
+    def block(self, ips):
+        with self.lock:
+            self.blocked |= set(ips)
+        self._drop(lambda src: src in ips)
+
+    def unblock(self, ips=None):
+        with self.lock:
+            if ips is None:
+                self.blocked.clear()
+            else:
+                self.blocked -= set(ips)
 
     def close(self):
         self.stopped = True
         self.cut()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes accept()
+        except OSError:
+            pass
         self.sock.close()

@@ -14,6 +14,8 @@
  *                     the process is killed while it writes); a failed set
  *                     prints ERR and stops
  *   check N [P]    -> OK | MISSING I | WRONG I (P:0 .. P:N-1 = v:<i>)
+ *   missing FROM TO [P] -> "N I1 I2 ...": the N indexes I in [FROM, TO)
+ *                     whose P:I is absent or not v:<I> (P defaults to "key")
  *   snapshot       -> OK | ERR ... (replkv_snapshot)
  *   digest         -> 32 hex characters
  *   count          -> number of keys
@@ -21,25 +23,204 @@
  *   wait N MS      -> replicas that acked (replkv_wait)
  *   waitoff OFF MS -> OK | ERR ... (replkv_wait_applied)
  *   offset         -> replkv_last_offset
- *   role           -> primary | replica
+ *   role           -> primary | replica | witness
  *   replicaof HOST PORT | replicaof no one -> OK | ERR ...
+ *   failover [TARGET|-] [MS] -> OK | ERR ... (replkv_failover; TARGET is a
+ *                     node id or host:port, "-" or nothing for the best
+ *                     replica; MS 0 or nothing for failover-timeout)
+ *   forget ID      -> OK | ERR ... (replkv_forget)
+ *   id             -> this node's id (40 hex characters; "-" failover off)
+ *   cluster        -> "epoch=E config_epoch=C primary=HOST:PORT
+ *                     primary_id=ID role=R failover_running=0|1 fenced=0|1
+ *                     writes_paused=0|1 voters=N failovers=N
+ *                     peers=ID@HOST:PORT/STATE/KIND/ROLE/OFFSET,..."
+ *                     (replkv_cluster_info_get; primary "-" when not known;
+ *                     STATE up|sdown|odown|new|forgotten, KIND data|witness,
+ *                     ROLE primary|replica|witness|unknown; this node first)
+ *   divergences    -> "N" then, for each divergence event so far,
+ *                     " FROM-TO/NWRITES/complete|partial/K1,K2,..." (keys
+ *                     as the event gave them, "-" for none)
  *   quit           -> bye (and exits 0)
  *
- * The log goes to stderr, one line each, prefixed with the level.
+ * The log goes to stderr, one line each, prefixed with the UTC time
+ * (HH:MM:SS.mmm) and the level. Each divergence event is also logged
+ * there as one line starting with "[divergence] " (epoch, new primary,
+ * and what "divergences" prints for it).
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "replkv.h"
+
+/* "HH:MM:SS.mmm " (UTC), so the logs of several nodes can be merged. */
+static void stamp(char *out, size_t cap)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(out, cap, "%02d:%02d:%02d.%03ld ", tm.tm_hour, tm.tm_min,
+             tm.tm_sec, ts.tv_nsec / 1000000);
+}
 
 static void on_log(replkv_t *kv, const replkv_log_event *ev, void *ud)
 {
     (void)kv;
     (void)ud;
     static const char *lv[] = {"debug", "verbose", "notice", "warning"};
-    fprintf(stderr, "[%s] %s\n", lv[ev->level & 3], ev->message);
+    char t[32];
+    stamp(t, sizeof t);
+    fprintf(stderr, "%s[%s] %s\n", t, lv[ev->level & 3], ev->message);
+}
+
+/* Divergence events so far, each as the text "divergences" prints for it
+ * (the callback runs on the node's I/O thread, the commands on main). */
+static pthread_mutex_t div_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *div_text;
+static size_t div_len;
+static unsigned div_count;
+
+static void div_append(char **t, size_t *len, const char *p, size_t n)
+{
+    char *g = realloc(*t, *len + n + 1);
+    if (g == NULL)
+        return;
+    memcpy(g + *len, p, n);
+    *len += n;
+    g[*len] = '\0';
+    *t = g;
+}
+
+static void on_divergence(replkv_t *kv, const replkv_divergence_event *ev,
+                          void *ud)
+{
+    (void)kv;
+    (void)ud;
+    char head[160];
+    char *t = NULL;
+    size_t len = 0;
+    int n = snprintf(head, sizeof head, " %" PRId64 "-%" PRId64 "/%" PRIu64
+                     "/%s/", ev->from_offset, ev->to_offset, ev->nwrites,
+                     ev->keys_complete ? "complete" : "partial");
+    div_append(&t, &len, head, (size_t)n);
+    for (size_t i = 0; i < ev->nkeys; i++) {
+        if (i > 0)
+            div_append(&t, &len, ",", 1);
+        div_append(&t, &len, ev->keys[i], ev->key_lens[i]);
+    }
+    if (ev->nkeys == 0)
+        div_append(&t, &len, "-", 1);
+    fprintf(stderr,
+            "[divergence] epoch %" PRIu64 " new_primary %s nkeys %zu%s\n",
+            ev->epoch, ev->new_primary, ev->nkeys, t ? t : "");
+    pthread_mutex_lock(&div_lock);
+    if (t != NULL)
+        div_append(&div_text, &div_len, t, len);
+    div_count++;
+    pthread_mutex_unlock(&div_lock);
+    free(t);
+}
+
+static const char *peer_state(replkv_peer_state s)
+{
+    switch (s) {
+    case REPLKV_PEER_UP:
+        return "up";
+    case REPLKV_PEER_SDOWN:
+        return "sdown";
+    case REPLKV_PEER_ODOWN:
+        return "odown";
+    case REPLKV_PEER_NEW:
+        return "new";
+    case REPLKV_PEER_FORGOTTEN:
+        return "forgotten";
+    }
+    return "unknown";
+}
+
+static const char *role_name(int r)
+{
+    return r == REPLKV_ROLE_PRIMARY   ? "primary"
+           : r == REPLKV_ROLE_REPLICA ? "replica"
+           : r == REPLKV_ROLE_WITNESS ? "witness"
+                                      : "unknown";
+}
+
+static void print_cluster(replkv_t *kv)
+{
+    replkv_cluster_info *ci = calloc(1, sizeof *ci);
+    if (ci == NULL) {
+        printf("ERR REPLKV_ENOMEM\n");
+        return;
+    }
+    ci->size = sizeof *ci;
+    int rc = replkv_cluster_info_get(kv, ci);
+    if (rc != 0) {
+        printf("ERR %s %s\n", replkv_err_name(rc), replkv_last_error());
+        free(ci);
+        return;
+    }
+    printf("epoch=%" PRIu64 " config_epoch=%" PRIu64, ci->current_epoch,
+           ci->config_epoch);
+    if (ci->primary_port != 0)
+        printf(" primary=%s:%d primary_id=%s", ci->primary_host,
+               ci->primary_port, ci->primary_id);
+    else
+        printf(" primary=- primary_id=-");
+    printf(" role=%s failover_running=%d fenced=%d writes_paused=%d "
+           "voters=%u failovers=%" PRIu64 " peers=",
+           role_name(replkv_role(kv)), ci->failover_running, ci->fenced,
+           ci->writes_paused, ci->voters, ci->failovers);
+    for (int i = 0; i < ci->npeers && i < 32; i++) {
+        const replkv_peer_info *p = &ci->peers[i];
+        printf("%s%s@%s:%d/%s/%s/%s/%" PRId64, i ? "," : "", p->node_id,
+               p->host, p->port, peer_state(p->state),
+               p->witness ? "witness" : "data", role_name(p->role),
+               p->offset);
+    }
+    printf("\n");
+    free(ci);
+}
+
+/* 0 when P:I holds v:<I>; else 1 (absent) or 2 (another value). */
+static int seq_bad(replkv_t *kv, const char *p, long i)
+{
+    char k[256], v[64], got[64];
+    int kl = snprintf(k, sizeof k, "%s:%ld", p, i);
+    int vl = snprintf(v, sizeof v, "v:%ld", i);
+    size_t gl;
+    if (replkv_get(kv, k, (size_t)kl, got, sizeof got, &gl) != 0)
+        return 1;
+    return gl != (size_t)vl || memcmp(got, v, gl) != 0 ? 2 : 0;
+}
+
+static void print_missing(replkv_t *kv, long from, long to, const char *p)
+{
+    long n = 0, cap = 0, *bad = NULL;
+    for (long i = from; i < to; i++) {
+        if (seq_bad(kv, p, i) == 0)
+            continue;
+        if (n == cap) {
+            long *g = realloc(bad, (size_t)(cap = cap ? 2 * cap : 64) *
+                                       sizeof *bad);
+            if (g == NULL) {
+                printf("ERR REPLKV_ENOMEM\n");
+                free(bad);
+                return;
+            }
+            bad = g;
+        }
+        bad[n++] = i;
+    }
+    printf("%ld", n);
+    for (long i = 0; i < n; i++)
+        printf(" %ld", bad[i]);
+    printf("\n");
+    free(bad);
 }
 
 static void err(int rc)
@@ -51,6 +232,7 @@ int main(int argc, char **argv)
 {
     replkv_opts *o = replkv_opts_new();
     replkv_opts_set_log(o, on_log, NULL);
+    replkv_opts_set_divergence_cb(o, on_divergence, NULL);
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *name = argv[i];
         if (strncmp(name, "--", 2) == 0)
@@ -129,28 +311,17 @@ int main(int argc, char **argv)
                 fflush(stdout);
             }
         } else if (strcmp(cmd, "check") == 0 && a) {
-            long n = atol(a);
-            const char *p = b ? b : "key";
-            char k[256], v[64], got[64];
-            long bad = -1;
-            const char *what = "OK";
-            for (long i = 0; i < n && bad < 0; i++) {
-                int kl = snprintf(k, sizeof k, "%s:%ld", p, i);
-                int vl = snprintf(v, sizeof v, "v:%ld", i);
-                size_t gl;
-                rc = replkv_get(kv, k, (size_t)kl, got, sizeof got, &gl);
-                if (rc != 0) {
-                    bad = i;
-                    what = "MISSING";
-                } else if (gl != (size_t)vl || memcmp(got, v, gl) != 0) {
-                    bad = i;
-                    what = "WRONG";
-                }
-            }
-            if (bad < 0)
+            long n = atol(a), i = 0;
+            int bad = 0;
+            for (; i < n && bad == 0; i++)
+                bad = seq_bad(kv, b ? b : "key", i);
+            if (bad == 0)
                 printf("OK\n");
             else
-                printf("%s %ld\n", what, bad);
+                printf("%s %ld\n", bad == 1 ? "MISSING" : "WRONG", i - 1);
+        } else if (strcmp(cmd, "missing") == 0 && a && b) {
+            char *c = strtok_r(NULL, " ", &save);
+            print_missing(kv, atol(a), atol(b), c ? c : "key");
         } else if (strcmp(cmd, "snapshot") == 0) {
             rc = replkv_snapshot(kv);
             if (rc < 0)
@@ -196,8 +367,7 @@ int main(int argc, char **argv)
             replkv_last_offset(kv, &off);
             printf("%" PRId64 "\n", off);
         } else if (strcmp(cmd, "role") == 0) {
-            printf("%s\n", replkv_role(kv) == REPLKV_ROLE_REPLICA ? "replica"
-                                                                  : "primary");
+            printf("%s\n", role_name(replkv_role(kv)));
         } else if (strcmp(cmd, "replicaof") == 0 && a && b) {
             if (strcmp(a, "no") == 0 && strcmp(b, "one") == 0)
                 rc = replkv_replicaof_none(kv);
@@ -207,6 +377,33 @@ int main(int argc, char **argv)
                 err(rc);
             else
                 printf("OK\n");
+        } else if (strcmp(cmd, "failover") == 0) {
+            const char *target = a && strcmp(a, "-") != 0 ? a : NULL;
+            rc = replkv_failover(kv, target, b ? atoll(b) : 0);
+            if (rc < 0)
+                err(rc);
+            else
+                printf("OK\n");
+        } else if (strcmp(cmd, "forget") == 0 && a) {
+            rc = replkv_forget(kv, a);
+            if (rc < 0)
+                err(rc);
+            else
+                printf("OK\n");
+        } else if (strcmp(cmd, "id") == 0) {
+            replkv_cluster_info *ci = calloc(1, sizeof *ci);
+            if (ci != NULL) {
+                ci->size = sizeof *ci;
+                replkv_cluster_info_get(kv, ci);
+            }
+            printf("%s\n", ci && ci->node_id[0] ? ci->node_id : "-");
+            free(ci);
+        } else if (strcmp(cmd, "cluster") == 0) {
+            print_cluster(kv);
+        } else if (strcmp(cmd, "divergences") == 0) {
+            pthread_mutex_lock(&div_lock);
+            printf("%u%s\n", div_count, div_text ? div_text : "");
+            pthread_mutex_unlock(&div_lock);
         } else if (strcmp(cmd, "quit") == 0) {
             printf("bye\n");
             break;
