@@ -187,12 +187,15 @@ REPLKV_API void replkv_opts_free(replkv_opts *o);
  *                        then keeps every write in the append-only file,
  *                        snapshots it, and comes back after a restart with
  *                        its data, node id, replication id and offset
- *   appendfsync          always | everysec | no (default everysec): a
- *                        write returns once fsynced (many writer threads
- *                        share one fsync); fsync once a second off the
- *                        writers' and the I/O thread's path (up to about a
- *                        second of writes lost in a power cut); or leave
- *                        it to the OS
+ *   appendfsync          always | everysec | no (default everysec). With
+ *                        each, a write returns once it is written to the
+ *                        file (writer threads share one write), so a crash
+ *                        of the process loses no acknowledged write;
+ *                        always: and fsynced (they share one fsync too);
+ *                        everysec: fsync once a second off the writers'
+ *                        and the I/O thread's path (up to about a second
+ *                        of writes lost in a power cut); no: the OS
+ *                        decides when
  *   auto-aof-rewrite-percentage R snapshot (and trim the append-only file)
  *                        when it has grown by this % since the last one;
  *                        0 = never automatically (default 100)

@@ -303,7 +303,10 @@ int rkv_aof_append(rkv_aof *a, const void *frames, size_t len, int64_t *end)
     return rc;
 }
 
-int rkv_aof_wait(rkv_aof *a, int64_t end)
+/* rkv_aof_wait / rkv_aof_write_wait: until `end` is written, and fsynced
+ * too if durable; the first waiter that finds no flush running does one
+ * for everyone appended so far (group commit). */
+static int wait_for(rkv_aof *a, int64_t end, bool durable)
 {
     int rc = 0;
     pthread_mutex_lock(&a->mu);
@@ -317,14 +320,14 @@ int rkv_aof_wait(rkv_aof *a, int64_t end)
     }
     /* Failures before this call do not count: this waiter tries again. */
     uint64_t seq = a->fail_seq;
-    while (a->durable < end) {
+    while ((durable ? a->durable : a->written) < end) {
         if (a->fail_seq != seq) {
             rc = rkv_fail(REPLKV_EIO, "%s", a->errmsg);
             break;
         }
         if (!a->flushing) {
-            /* Leader: one write + fsync for everyone appended so far. */
-            if ((rc = flush_locked(a, true)) != 0)
+            /* Leader: one write (+ fsync) for everyone appended so far. */
+            if ((rc = flush_locked(a, durable)) != 0)
                 break;
             continue;
         }
@@ -332,6 +335,16 @@ int rkv_aof_wait(rkv_aof *a, int64_t end)
     }
     pthread_mutex_unlock(&a->mu);
     return rc;
+}
+
+int rkv_aof_wait(rkv_aof *a, int64_t end)
+{
+    return wait_for(a, end, true);
+}
+
+int rkv_aof_write_wait(rkv_aof *a, int64_t end)
+{
+    return wait_for(a, end, false);
 }
 
 int rkv_aof_flush(rkv_aof *a, bool do_fsync)

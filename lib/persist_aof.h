@@ -89,6 +89,11 @@ int rkv_aof_append(rkv_aof *a, const void *frames, size_t len, int64_t *end);
  * call it under the keyspace lock. */
 int rkv_aof_wait(rkv_aof *a, int64_t end);
 
+/* rkv_aof_wait() without the fsync: blocks until the bytes up to end are
+ * written to the file (in the kernel's page cache), so that a crash of
+ * the process loses none of them (a crash of the machine still may). */
+int rkv_aof_write_wait(rkv_aof *a, int64_t end);
+
 /* Writes everything appended before the call, and fsyncs if do_fsync.
  * Waits for a flush in progress on another thread first. Returns 0;
  * REPLKV_EIO (the bytes stay buffered for the next try). */

@@ -117,14 +117,17 @@ void rkv_pnode_append(replkv_t *kv, const void *frames, size_t len)
 int rkv_pnode_wait(replkv_t *kv, int64_t off)
 {
     rkv_pnode *pn = kv->pn;
-    if (pn == NULL || pn->policy != RKV_FSYNC_ALWAYS)
+    if (pn == NULL)
         return 0;
     int rc = 0;
     pthread_rwlock_rdlock(&pn->aof_rw);
     if (atomic_load(&pn->broken)) {
         rc = rkv_fail(REPLKV_EIO, "the append-only file missed a record");
     } else if (pn->aof != NULL) {
-        rc = rkv_aof_wait(pn->aof, off);
+        /* Every policy writes before it acknowledges (Redis writes the
+         * AOF before replying): only "always" waits for the fsync too. */
+        rc = pn->policy == RKV_FSYNC_ALWAYS ? rkv_aof_wait(pn->aof, off)
+                                            : rkv_aof_write_wait(pn->aof, off);
         if (rc == REPLKV_EINVAL)
             rc = 0; /* the file was replaced (a new history) meanwhile */
     }

@@ -9,8 +9,9 @@
  *            tables, reset the backlog to the loaded history, open the AOF;
  *   write    (application threads): rkv_pnode_append() under the shard lock
  *            and jlock, right after the backlog append (memory only);
- *            rkv_pnode_wait() after the lock is released (appendfsync
- *            always: group commit); rkv_pnode_write_check() refuses writes
+ *            rkv_pnode_wait() after the lock is released (group commit:
+ *            written to the file with every policy, fsynced too with
+ *            appendfsync always); rkv_pnode_write_check() refuses writes
  *            while the disk fails (Redis's MISCONF);
  *   cron     (I/O thread): flushes through the libuv thread pool, so that
  *            the loop never blocks on the disk; starts automatic snapshots;
@@ -57,8 +58,9 @@ void rkv_pnode_close(replkv_t *kv);
 /* Under the shard lock and jlock, right after the backlog append. */
 void rkv_pnode_append(replkv_t *kv, const void *frames, size_t len);
 
-/* appendfsync always: blocks until the AOF is durable up to off. Never
- * under a shard lock. Returns 0; REPLKV_EIO. */
+/* Blocks until the AOF is written up to off (a process crash then loses
+ * nothing acknowledged), and fsynced with appendfsync always. Never under
+ * a shard lock. Returns 0; REPLKV_EIO. */
 int rkv_pnode_wait(replkv_t *kv, int64_t off);
 
 /* Before a write takes a lock: REPLKV_EIO while the last flush failed. */
