@@ -225,8 +225,22 @@ static bool may_claim(const rkv_fo *fo)
         return false;
     /* Our data must be that configuration's history: a node wiped and
      * resynced from someone else since holds another one. */
-    if (!fo->fresh)
-        return fo->hist_epoch == fo->conf.epoch;
+    if (!fo->fresh) {
+        if (fo->hist_epoch != fo->conf.epoch)
+            return false;
+        /* A replica further along in this history holds writes we lost
+         * (a restart from a file that missed its last writes): claiming
+         * would make it resync from us and drop them. Stand aside: the
+         * others see no primary, fail over to the best of them, and we
+         * follow with a partial resync. */
+        for (unsigned i = 0; i < fo->npeers; i++) {
+            const fo_peer *p = &fo->peers[i];
+            if (!p->witness && p->have_ping && !(p->flags & RKV_FO_F_FRESH) &&
+                p->hist_epoch == fo->hist_epoch && p->offset > fo->offset)
+                return false;
+        }
+        return true;
+    }
     /* Fresh: only if no data node can hold anything we would wipe: a
      * brand-new cluster (epoch 0, every node at offset 0), or every data
      * node in reach and fresh itself (the data is gone everywhere). */

@@ -11,6 +11,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal.h"
+
+bool rkv_fonode_may_sync_from(replkv_t *kv, const char *peer_id)
+{
+    rkv_fonode *f = kv->fon;
+    return f == NULL || f->following[0] == '\0' ||
+           strncmp(f->following, peer_id, RKV_ID_LEN) == 0;
+}
+
+bool rkv_fonode_may_serve(replkv_t *kv)
+{
+    return kv->fon == NULL || rkv_mode(kv) == RKV_MODE_PRIMARY;
+}
+
 bool rkv_fonode_acks_counted(replkv_t *kv)
 {
     return !atomic_load(&kv->repl->acks_ignored);
@@ -227,6 +241,12 @@ static int resolve_target(rkv_fonode *f, const char *target,
                             "host:port",
                             target);
         snprintf(id, RKV_FO_ID_SIZE, "%s", target);
+        return 0;
+    }
+    char self[RKV_FO_HOST_SIZE + 8];
+    snprintf(self, sizeof self, "%s:%u", f->cfg.self.host, f->cfg.self.port);
+    if (strcmp(self, target) == 0) {
+        snprintf(id, RKV_FO_ID_SIZE, "%s", f->cfg.node_id);
         return 0;
     }
     rkv_fo_info *info = malloc(sizeof *info);

@@ -170,7 +170,7 @@ void fo_broadcast_ping(rkv_fo *fo, rkv_fo_actions *out)
     }
 }
 
-/* A new id speaks from the address of a known node that has gone silent:
+/* An id speaks from the address of a known node that has gone silent:
  * that node restarted without its state (a new id), and its old id would
  * stay a voter that never answers, raising the majority every election
  * needs. It is forgotten, as replkv_forget would, unless it is the
@@ -202,8 +202,7 @@ void fo_on_ping(rkv_fo *fo, const rkv_fo_msg *m, rkv_fo_actions *out)
     if (fo->cfg.name[0] && m->ping.name[0] &&
         strcmp(fo->cfg.name, m->ping.name) != 0)
         return; /* another cluster's monitor */
-    if (fo_peer_find(fo, m->from) == NULL)
-        replaced_at(fo, m->from, &m->ping.addr, out);
+    replaced_at(fo, m->from, &m->ping.addr, out);
     fo_peer *p = add_peer(fo, m->from, &m->ping.addr,
                           (m->ping.flags & RKV_FO_F_WITNESS) != 0, out);
     if (p == NULL)

@@ -52,6 +52,16 @@ void rkv_fonode_link_closed(rkv_link *l);
  * masterauth, else requirepass). */
 void rkv_fonode_secret(replkv_t *kv, char *out, size_t cap);
 
+/* I/O thread: whether a replication link that authenticated peer_id may
+ * sync from it: with failover on, only from the primary the configuration
+ * names (a node restarted empty at its address must not hand its empty
+ * keyspace to anyone). True with failover off or no id known yet. */
+bool rkv_fonode_may_sync_from(replkv_t *kv, const char *peer_id);
+
+/* I/O thread: whether this node may serve a replica (with failover on,
+ * only the primary does). */
+bool rkv_fonode_may_serve(replkv_t *kv);
+
 /* Any thread: whether the primary may count replicas' acks (WAIT,
  * min-replicas-to-write); true with failover off. */
 bool rkv_fonode_acks_counted(replkv_t *kv);

@@ -99,6 +99,19 @@ static void do_follow(rkv_fonode *f, const rkv_fo_action *x)
     memcpy(f->following, x->to.id, sizeof f->following);
     /* Fencing first: mode REPLICA stops writes before anything else. */
     rkv_repl_become_replica(kv, x->to.addr.host, x->to.addr.port, x->epoch);
+    if (x->to.addr.port == f->cfg.self.port &&
+        strcmp(x->to.addr.host, f->cfg.self.host) == 0) {
+        /* The primary the configuration names had this node's address: we
+         * are its restart without state. It is gone; wait, read-only, for
+         * the failover the others will run. */
+        rkv_repl_detach(kv);
+        rkv_log(kv, REPLKV_LOG_NOTICE,
+                "failover: the configured primary %s had this node's "
+                "address (this node restarted without its state): waiting "
+                "for the cluster to fail over",
+                x->to.id);
+        return;
+    }
     if (!(x->demote || was_primary))
         return;
     int64_t off = atomic_load(&kv->repl_offset);
@@ -112,6 +125,13 @@ static void do_follow(rkv_fonode *f, const rkv_fo_action *x)
     if (promo < 0 || off <= promo)
         return;
     collect_divergence(f, promo, off);
+    if (f->div.complete && f->div.nwrites == 0) {
+        rkv_log(kv, REPLKV_LOG_NOTICE,
+                "failover: offsets %" PRId64 "..%" PRId64 " held only "
+                "heartbeats: no write lost",
+                promo, off);
+        return;
+    }
     rkv_fo_actions a;
     rkv_fo_actions_init(&a);
     rkv_fo_divergence(f->fo, fon_now_ms(), promo, off, x->to.id, &a);

@@ -145,6 +145,14 @@ static int handshake(rkv_link *l, const rkv_msg *m)
         if (l->peer) {
             if (l->outgoing)
                 rkv_fonode_link_authed(l);
+        } else if (l->outgoing && !rkv_fonode_may_sync_from(l->kv,
+                                                           l->peer_id)) {
+            char why[400];
+            snprintf(why, sizeof why,
+                     "%s:%d is node %.40s, not the primary the cluster "
+                     "names: no sync",
+                     l->addr, l->port, l->peer_id);
+            return refuse(l, REPLKV_ESTATE, why);
         } else if (l->outgoing) {
             rkv_replica_on_authed(l);
         } else {
@@ -204,6 +212,9 @@ int rkv_link_on_frame(rkv_link *l, const uint8_t *frame, size_t size,
     if (!l->outgoing && l->kv->fon != NULL && l->kv->cfg.witness)
         return refuse(l, REPLKV_ENOTSUP, "this node is a witness: it holds "
                                          "no data to replicate");
+    if (!l->outgoing && !rkv_fonode_may_serve(l->kv))
+        return refuse(l, REPLKV_ESTATE, "this node is not the cluster's "
+                                        "primary: it serves no replica");
     if (l->outgoing)
         return rkv_replica_on_frame(l, &m, frame, size);
     return rkv_primary_on_msg(l, &m);

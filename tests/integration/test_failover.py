@@ -3,9 +3,9 @@ the embedded Sentinel; links between nodes cross per-node proxies that can
 partition them by source address (fo_harness.py). Kill -9, SIGSTOP,
 partitions of the primary and of a replica, a manual failover under a
 writer, a witness, an empty and a persistent restart, self-fencing. Every
-wait is bounded; only the processes started here are signalled. Tests
-marked expectedFailure reproduce library bugs not fixed yet: once fixed,
-they pass, unittest reports an unexpected success and the mark goes."""
+wait is bounded; only the processes started here are signalled. The quick
+restarts (empty and persistent), the empty replica restart and the
+self-targeted manual failover reproduce bugs found and fixed."""
 
 import functools
 import os
@@ -350,7 +350,6 @@ class FailoverTest(unittest.TestCase):
         wait_until(forgotten, 10, 0.2, lambda: "the old id forgotten (%s)" %
                    [c.nodes[i].cmd("cluster") for i in among])
 
-    @unittest.expectedFailure  # library bug reported: remove when fixed
     @with_logs
     def test_empty_restart_of_replica(self):
         c, p = self.filled(1000)
@@ -363,7 +362,6 @@ class FailoverTest(unittest.TestCase):
         self.assertEqual(c.primaries(), [p])
         self.wait_forgotten(old_id, new_id, range(3))
 
-    @unittest.expectedFailure  # library bug reported: remove when fixed
     @with_logs
     def test_quick_empty_restart_of_primary(self):
         # The primary comes back empty with a new id at its address before
@@ -374,7 +372,6 @@ class FailoverTest(unittest.TestCase):
         self.assertEqual(c.nodes[q].cmd("check 1000 k"), "OK")
         self.assert_digests_equal()
 
-    @unittest.expectedFailure  # library bug reported: remove when fixed
     @with_logs
     def test_quick_restart_of_persistent_primary(self):
         # kill -9 of the primary right after writes both replicas
@@ -390,7 +387,6 @@ class FailoverTest(unittest.TestCase):
         self.assertEqual(c.nodes[q].cmd("check 1000 k"), "OK")
         self.assert_digests_equal()
 
-    @unittest.expectedFailure  # library bug reported: remove when fixed
     @with_logs
     def test_manual_failover_target_is_self(self):
         # replkv_failover on the target itself, naming it host:port.
