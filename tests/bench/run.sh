@@ -11,14 +11,13 @@
 # A section is tests/bench/<name>.sh, sourced in its own subshell with
 # lib.sh loaded; it records figures with bench_metric and rows with
 # bench_row (see lib.sh). Each subshell ends every process it started, by
-# PID, whether it finishes, fails or is interrupted. To add one (replication,
-# failover, cache server, Python binding), write the file and append its name
-# to the default BENCH_SECTIONS list above.
+# PID, whether it finishes, fails or is interrupted. To add one, write the
+# file and append its name to the default BENCH_SECTIONS list below.
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH_BUILD=$(cd "${1:-build}" && pwd)
-BENCH_SECTIONS=${BENCH_SECTIONS:-foundation replication cache python}
+BENCH_SECTIONS=${BENCH_SECTIONS:-foundation replication cache python failover}
 export BENCH_BUILD
 
 BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/replkv-bench.XXXXXX")
