@@ -264,7 +264,7 @@ done
 
 for sys in redis replkv; do
     for mode in $FO_MODES; do
-        for fig in gap_ms promoted_ms relinked_ms first_new_ack_ms lost; do
+        for fig in gap_ms promoted_ms relinked_ms first_new_ack_ms last_old_ack_ms lost; do
             fo_summary "$sys" "$mode" "$fig"
         done
     done
@@ -288,6 +288,7 @@ case " $FO_MODES " in *" manual "*)
     bench_row "SENTINEL FAILOVER: longest acked-SET gap" "$(r fo_manual_gap_ms)" "$(R fo_manual_gap_ms)" "<=100"
     bench_row "SENTINEL FAILOVER: acked SETs lost (sum)" "$(r fo_manual_lost_sum)" "$(R fo_manual_lost_sum)" "<=0"
     bench_row "  all nodes replicate from the new primary" "$(r fo_manual_relinked_ms)" "$(R fo_manual_relinked_ms)" "-"
+    bench_row "  last SET acked by the old primary" "$(r fo_manual_last_old_ack_ms)" "$(R fo_manual_last_old_ack_ms)" "-"
     ;;
 esac
 for sys in replkv redis; do
@@ -299,7 +300,10 @@ for sys in replkv redis; do
 done
 bench_note "A client (redis-py, $fo_py) SETs a new key every 10 ms; after a failed SET it asks the Sentinels in turn"
 bench_note "(SENTINEL get-master-addr-by-name, next one first after each failure) and retries on the next tick."
-bench_note "Times from the SIGKILL / the SENTINEL FAILOVER reply's send; INFO replication polled every 5 ms."
+bench_note "Times from the SIGKILL / from sending SENTINEL FAILOVER; INFO replication of the nodes polled every 5 ms."
 bench_note "Both: sentinel down-after-milliseconds $FO_DOWN_AFTER, failover-timeout $FO_FAILOVER_TIMEOUT, parallel-syncs 1, quorum 2, no persistence;"
-bench_note "replkv: each node answers Sentinel clients on port + 20000; redis: 3 redis-sentinel processes. A fresh group per trial."
+bench_note "replkv: each node answers Sentinel clients on port + 20000 (the kill takes one of the three Sentinels with it);"
+bench_note "redis: 3 separate redis-sentinel processes. A fresh group per trial."
+bench_note "SENTINEL FAILOVER on redis: the old primary keeps acking writes until a Sentinel turns it into a replica"
+bench_note "(+convert-to-slave, on its next INFO, up to 10 s later); the new primary never gets them."
 [ -z "$FO_REPLKV_CONF" ] || bench_note "replkv nodes also had: $(printf '%s' "$FO_REPLKV_CONF" | paste -sd';')"
