@@ -31,10 +31,13 @@
 #
 # FO_LOGS=DIR keeps every trial's directory (server, Sentinel and client
 # logs, the trace of acknowledged writes) under DIR; FO_RUNS, FO_MODES,
-# FO_DOWN_AFTER, FO_FAILOVER_TIMEOUT and FO_REPLKV_CONF change the set-up.
+# FO_SYSTEMS, FO_DOWN_AFTER, FO_FAILOVER_TIMEOUT and FO_REPLKV_CONF change
+# the set-up.
 
 FO_RUNS=${FO_RUNS:-3}
 FO_MODES=${FO_MODES:-kill manual}
+# Either alone for a quick look at one side (the table then has no ratio).
+FO_SYSTEMS=${FO_SYSTEMS:-redis replkv}
 FO_DOWN_AFTER=${FO_DOWN_AFTER:-1000}
 FO_FAILOVER_TIMEOUT=${FO_FAILOVER_TIMEOUT:-10000}
 FO_LOGS=${FO_LOGS:-}
@@ -251,7 +254,8 @@ fo_summary() {
 bench_log "redis-server $(redis-server --version | awk '{print $3}') + redis-sentinel vs replkv-cache: $FO_RUNS trials of each of: $FO_MODES"
 for ((run = 1; run <= FO_RUNS; run++)); do
     for mode in $FO_MODES; do
-        if ((run % 2)); then order="redis replkv"; else order="replkv redis"; fi
+        order=$FO_SYSTEMS
+        ((run % 2)) || order=$(echo "$FO_SYSTEMS" | awk '{for (i = NF; i > 0; i--) printf "%s ", $i}')
         for sys in $order; do
             for attempt in 1 2 3; do
                 fo_trial "$sys" "$mode" "$run" && break
@@ -262,7 +266,7 @@ for ((run = 1; run <= FO_RUNS; run++)); do
     done
 done
 
-for sys in redis replkv; do
+for sys in $FO_SYSTEMS; do
     for mode in $FO_MODES; do
         for fig in gap_ms promoted_ms relinked_ms first_new_ack_ms last_old_ack_ms lost; do
             fo_summary "$sys" "$mode" "$fig"
@@ -291,7 +295,7 @@ case " $FO_MODES " in *" manual "*)
     bench_row "  last SET acked by the old primary" "$(r fo_manual_last_old_ack_ms)" "$(R fo_manual_last_old_ack_ms)" "-"
     ;;
 esac
-for sys in replkv redis; do
+for sys in $FO_SYSTEMS; do
     for mode in $FO_MODES; do
         n=$(bench_get "$sys" "fo_${mode}_gap_ms_n")
         [ "$n" = "$FO_RUNS" ] ||
