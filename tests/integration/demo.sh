@@ -142,6 +142,15 @@ for n in "${NAMES[@]}"; do
     start "$n"
     say "node $n: pid ${PID[$n]}"
 done
+# A node that exits at once has said why (e.g. a build without failover
+# refuses the sentinel lines): show it rather than wait.
+sleep 0.3
+for n in "${NAMES[@]}"; do
+    kill -0 "${PID[$n]}" 2>/dev/null && continue
+    echo "demo: FAILED: node $n exited at start:" >&2
+    tail -n 5 "$TMP/$n/log" >&2
+    exit 1
+done
 group_up() {
     [ "$(field "${PORT[A]}" connected_slaves)" = 2 ] &&
         [ "$(field "${PORT[B]}" master_link_status)" = up ] &&
