@@ -79,6 +79,7 @@ void fo_set_role(rkv_fo *fo, int role, rkv_fo_actions *out)
 {
     if (fo->role == role)
         return;
+    fo->ping_soon = true; /* peers act on the roles pings carry */
     rkv_fo_action a = {.type = RKV_FO_ACT_NOTIFY};
     a.ev.type = RKV_FO_EV_ROLE;
     a.ev.epoch = fo->conf.epoch;
@@ -450,6 +451,7 @@ static void boot_check(rkv_fo *fo, rkv_fo_actions *out)
         return;
     fo->booted = true;
     fo->booted_alone = alone;
+    fo->ping_soon = true;
     fo->primary_claim_ms = fo->now;
     fo_notify(out, RKV_FO_EV_FAILOVER, fo->current_epoch, fo->conf.primary, 0,
               "booted: heard %u of %u voters; configuration epoch %" PRIu64

@@ -403,6 +403,17 @@ int rkv_fo_decision(rkv_fo *fo, int64_t now_ms, rkv_fo_verdict verdict,
 int rkv_fo_request_failover(rkv_fo *fo, int64_t now_ms, const char *target,
                             uint32_t timeout_ms, rkv_fo_actions *out);
 
+/* Primary, manual failover: the replica id acknowledged offset on its
+ * replication link. Fresher than its pings: once it has every write the
+ * paused primary took, the election starts at once. Cheap when no manual
+ * failover waits for id (see rkv_fo_manual_target). */
+void rkv_fo_replica_acked(rkv_fo *fo, int64_t now_ms, const char *id,
+                          int64_t offset, rkv_fo_actions *out);
+
+/* The replica a manual failover on this primary is waiting for to catch
+ * up, or NULL. */
+const char *rkv_fo_manual_target(const rkv_fo *fo);
+
 /* Removes node id from the cluster for good: its tombstone (with this
  * node's current epoch) spreads in pings and every node drops the peer and
  * ignores it and any gossip about it from then on. Returns 0;

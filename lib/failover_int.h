@@ -124,6 +124,7 @@ struct rkv_fo {
     bool run_manual;
     bool run_reconfirm; /* led by the primary itself, to leave a stale epoch */
     char run_target[RKV_FO_ID_SIZE];
+    int64_t run_target_acked; /* manual: its last replication ACK, -1 none */
     char run_old_primary[RKV_FO_ID_SIZE];
     rkv_fo_candidate *ranked;
     unsigned nranked;

@@ -265,6 +265,23 @@ static void on_tick(uv_timer_t *t)
     drop_idle_slots(f, rkv_mono_ms());
 }
 
+void rkv_fonode_replica_acked(rkv_link *l, int64_t offset)
+{
+    rkv_fonode *f = l->kv->fon;
+    if (f == NULL || f->fo == NULL)
+        return;
+    const char *target = rkv_fo_manual_target(f->fo);
+    if (target == NULL || strncmp(target, l->peer_id, RKV_ID_LEN) != 0)
+        return; /* the common case: nothing waits for this ACK */
+    rkv_fo_actions a;
+    rkv_fo_actions_init(&a);
+    fon_report_status(f, &a);
+    rkv_fo_replica_acked(f->fo, fon_now_ms(), l->peer_id, offset, &a);
+    fon_exec(f, &a);
+    rkv_fo_actions_free(&a);
+    fon_after_input(f);
+}
+
 void rkv_fonode_on_frame(rkv_link *l, const uint8_t *payload, size_t len)
 {
     rkv_fonode *f = l->kv->fon;

@@ -58,6 +58,10 @@ void rkv_fonode_secret(replkv_t *kv, char *out, size_t cap);
  * keyspace to anyone). True with failover off or no id known yet. */
 bool rkv_fonode_may_sync_from(replkv_t *kv, const char *peer_id);
 
+/* I/O thread: a replica's link acknowledged offset (a manual failover may
+ * be waiting for it). */
+void rkv_fonode_replica_acked(rkv_link *l, int64_t offset);
+
 /* I/O thread: whether this node may serve a replica (with failover on,
  * only the primary does). */
 bool rkv_fonode_may_serve(replkv_t *kv);

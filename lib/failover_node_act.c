@@ -95,10 +95,12 @@ static void do_follow(rkv_fonode *f, const rkv_fo_action *x)
 {
     replkv_t *kv = f->kv;
     bool was_primary = rkv_mode(kv) == RKV_MODE_PRIMARY;
-    atomic_store(&kv->repl->acks_off, x->ack ? 0 : 1);
+    bool acks_were_off = atomic_exchange(&kv->repl->acks_off, x->ack ? 0 : 1);
     memcpy(f->following, x->to.id, sizeof f->following);
     /* Fencing first: mode REPLICA stops writes before anything else. */
     rkv_repl_become_replica(kv, x->to.addr.host, x->to.addr.port, x->epoch);
+    if (acks_were_off && x->ack)
+        rkv_replica_ack_now(kv); /* WAIT on the primary counts us now */
     if (x->to.addr.port == f->cfg.self.port &&
         strcmp(x->to.addr.host, f->cfg.self.host) == 0) {
         /* The primary the configuration names had this node's address: we

@@ -355,6 +355,37 @@ static void reconf_step(rkv_fo *fo, rkv_fo_actions *out)
     }
 }
 
+/* Manual failover, step 1: writes are paused; the election starts once the
+ * target holds every write (its ping or its replication ACK says so). */
+static void sync_step(rkv_fo *fo, rkv_fo_actions *out)
+{
+    fo_peer *t = fo_peer_find(fo, fo->run_target);
+    if (fo->role != RKV_FO_ROLE_PRIMARY) {
+        fo_run_abort(fo, "no longer the primary", out);
+        return;
+    }
+    if (t != NULL && fo_peer_reachable(fo, t) &&
+        (t->offset == fo->offset || fo->run_target_acked == fo->offset) &&
+        (t->flags & RKV_FO_F_LINK_UP) && fo_is_self(fo, t->following))
+        fo_start_election(fo, true, out);
+}
+
+const char *rkv_fo_manual_target(const rkv_fo *fo)
+{
+    return fo->phase == FO_SYNC ? fo->run_target : NULL;
+}
+
+void rkv_fo_replica_acked(rkv_fo *fo, int64_t now_ms, const char *id,
+                          int64_t offset, rkv_fo_actions *out)
+{
+    if (fo->phase != FO_SYNC || strcmp(id, fo->run_target) != 0)
+        return;
+    if (now_ms > fo->now)
+        fo->now = now_ms;
+    fo->run_target_acked = offset;
+    sync_step(fo, out);
+}
+
 void fo_run_tick(rkv_fo *fo, rkv_fo_actions *out)
 {
     if (fo->phase == FO_IDLE)
@@ -391,18 +422,9 @@ void fo_run_tick(rkv_fo *fo, rkv_fo_actions *out)
         return;
     }
     switch (fo->phase) {
-    case FO_SYNC: {
-        fo_peer *t = fo_peer_find(fo, fo->run_target);
-        if (fo->role != RKV_FO_ROLE_PRIMARY) {
-            fo_run_abort(fo, "no longer the primary", out);
-            return;
-        }
-        if (t != NULL && fo_peer_reachable(fo, t) && t->offset == fo->offset &&
-            (t->flags & RKV_FO_F_LINK_UP) &&
-            fo_is_self(fo, t->following))
-            fo_start_election(fo, true, out);
+    case FO_SYNC:
+        sync_step(fo, out);
         return;
-    }
     case FO_SELECT:
         select_step(fo, out);
         return;
@@ -519,6 +541,7 @@ int fo_manual_start(rkv_fo *fo, const char *target, uint32_t timeout_ms,
     fo->phase = FO_SYNC;
     fo->run_manual = true;
     fo_copy_id(fo->run_target, t->id);
+    fo->run_target_acked = -1;
     fo->run_start_ms = fo->now;
     fo->run_deadline_ms =
         fo->now + (timeout_ms ? timeout_ms : fo->cfg.failover_timeout_ms);

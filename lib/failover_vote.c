@@ -171,7 +171,8 @@ void fo_vote_tick(rkv_fo *fo, rkv_fo_actions *out)
         fo->try_armed = true;
         /* Candidates that collide abandon the split vote at once and
          * back off again (above), so the first try need not wait long. */
-        int64_t at = fo->now + jitter(fo, (int64_t)fo->cfg.ping_interval_ms);
+        int64_t at =
+            fo->now + jitter(fo, (int64_t)fo->cfg.ping_interval_ms / 2);
         if (at > fo->next_try_ms)
             fo->next_try_ms = at;
     }

@@ -194,6 +194,9 @@ int rkv_replica_on_frame(rkv_link *l, const rkv_msg *m, const uint8_t *frame,
 void rkv_replica_after_read(rkv_link *l);
 void rkv_replica_flush_applied(rkv_link *l); /* before rbuf changes */
 void rkv_replica_cron(replkv_t *kv, uint64_t now_ms);
+/* Acknowledges the applied offset now if the link is online (acks were
+ * just allowed again: WAIT need not wait for the periodic ACK). */
+void rkv_replica_ack_now(replkv_t *kv);
 void rkv_replica_drop_load(rkv_link *l);
 /* Applies one decoded stream record to the live keyspace, or to tables
  * (not NULL: a full resync's new tables, no locks). */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "failover_node.h"
 #include "journal.h"
 #include "repl.h"
 
@@ -98,9 +99,11 @@ int rkv_primary_on_msg(rkv_link *l, const rkv_msg *m)
         pthread_mutex_lock(&kv->repl->lock);
         l->acked = m->ack.offset > cur ? cur : m->ack.offset;
         l->ack_ms = rkv_mono_ms();
+        int64_t acked = l->acked;
         pthread_cond_broadcast(&kv->repl->cond);
         pthread_mutex_unlock(&kv->repl->lock);
-        return 0;
+        rkv_fonode_replica_acked(l, acked);
+        return l->closing ? 1 : 0;
     }
     default:
         rkv_link_close(l, REPLKV_LOG_WARNING, "unexpected %s from a replica",

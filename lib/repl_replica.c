@@ -375,6 +375,15 @@ void rkv_replica_after_read(rkv_link *l)
     }
 }
 
+void rkv_replica_ack_now(replkv_t *kv)
+{
+    rkv_link *l = kv->repl->primary;
+    if (l == NULL || l->closing || l->state != LINK_ONLINE)
+        return;
+    send_ack(l, atomic_load(&kv->repl_offset));
+    rkv_link_flush(l);
+}
+
 void rkv_replica_cron(replkv_t *kv, uint64_t now_ms)
 {
     rkv_repl *r = kv->repl;
