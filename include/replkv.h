@@ -693,6 +693,13 @@ REPLKV_API int replkv_repl_info_get(replkv_t *kv, replkv_repl_info *info);
 REPLKV_API int replkv_failover(replkv_t *kv, const char *target,
                                int64_t timeout_ms);
 
+/* Redis FAILOVER ABORT: cancels the manual failover this primary runs
+ * while it still waits for its target to catch up; writes resume at once.
+ * Returns 0; REPLKV_ENOTSUP (failover off); REPLKV_ESTATE (none running
+ * on this node); REPLKV_EBUSY (its election has started: too late, or
+ * called from a callback of kv). */
+REPLKV_API int replkv_failover_abort(replkv_t *kv);
+
 /* Removes node_id from the cluster for good (Sentinel's RESET done right):
  * every node drops it and ignores it, and any gossip about it, from then
  * on. Returns 0; REPLKV_ENOTSUP (failover off); REPLKV_EINVAL (a bad id,

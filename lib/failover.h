@@ -403,6 +403,12 @@ int rkv_fo_decision(rkv_fo *fo, int64_t now_ms, rkv_fo_verdict verdict,
 int rkv_fo_request_failover(rkv_fo *fo, int64_t now_ms, const char *target,
                             uint32_t timeout_ms, rkv_fo_actions *out);
 
+/* Cancels this primary's manual failover while it still waits for the
+ * target to catch up (Redis FAILOVER ABORT): writes resume. Returns 0;
+ * REPLKV_ESTATE (no manual failover runs here); REPLKV_EBUSY (its
+ * election started: it can no longer be called back). */
+int rkv_fo_abort_manual(rkv_fo *fo, int64_t now_ms, rkv_fo_actions *out);
+
 /* Primary, manual failover: the replica id acknowledged offset on its
  * replication link. Fresher than its pings: once it has every write the
  * paused primary took, the election starts at once. Cheap when no manual

@@ -305,6 +305,36 @@ int replkv_failover(replkv_t *kv, const char *target, int64_t timeout_ms)
     return rkv_repl_run_on_io(kv, do_failover, &fa);
 }
 
+static int do_abort(replkv_t *kv, void *arg)
+{
+    (void)arg;
+    rkv_fonode *f = kv->fon;
+    rkv_fo_actions a;
+    rkv_fo_actions_init(&a);
+    fon_report_status(f, &a);
+    int rc = rkv_fo_abort_manual(f->fo, fon_now_ms(), &a);
+    char detail[512];
+    snprintf(detail, sizeof detail, "%s", replkv_last_error());
+    fon_exec(f, &a);
+    rkv_fo_actions_free(&a);
+    fon_after_input(f);
+    if (rc != 0)
+        return rkv_fail(rc, "%s", detail);
+    rkv_log(kv, REPLKV_LOG_NOTICE, "failover: manual failover aborted");
+    return 0;
+}
+
+int replkv_failover_abort(replkv_t *kv)
+{
+    if (kv == NULL)
+        return rkv_fail(REPLKV_EINVAL, "failover_abort: NULL node");
+    if (kv->fon == NULL)
+        return rkv_fail(REPLKV_ENOTSUP,
+                        "failover_abort: off on this node (no sentinel "
+                        "monitor)");
+    return rkv_repl_run_on_io(kv, do_abort, NULL);
+}
+
 static int do_forget(replkv_t *kv, void *arg)
 {
     rkv_fonode *f = kv->fon;

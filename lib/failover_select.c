@@ -370,6 +370,23 @@ static void sync_step(rkv_fo *fo, rkv_fo_actions *out)
         fo_start_election(fo, true, out);
 }
 
+int rkv_fo_abort_manual(rkv_fo *fo, int64_t now_ms, rkv_fo_actions *out)
+{
+    if (now_ms > fo->now)
+        fo->now = now_ms;
+    if (fo->phase == FO_IDLE || !fo->run_manual ||
+        !fo_is_self(fo, fo->tl.old_primary))
+        return rkv_fail(REPLKV_ESTATE, "failover: no manual failover of "
+                                       "this primary in progress");
+    if (fo->phase != FO_SYNC)
+        return rkv_fail(REPLKV_EBUSY, "failover: its election has started; "
+                                      "too late to abort");
+    fo_run_abort(fo, "aborted by request", out);
+    fo->next_try_ms = fo->now; /* nothing to back off from */
+    fo_update_pause(fo, out);
+    return 0;
+}
+
 const char *rkv_fo_manual_target(const rkv_fo *fo)
 {
     return fo->phase == FO_SYNC ? fo->run_target : NULL;

@@ -284,12 +284,16 @@ void cmd_failover(cache_client *c)
 {
     cache_server *srv = c->srv;
     if (c->argc == 2 && c_arg_is(c, 1, "abort")) {
-        if (srv->conf.sentinel_name == NULL || !failover_running(srv))
-            c_err(c, "ERR No failover in progress.");
+        int rc = srv->conf.sentinel_name == NULL
+                     ? REPLKV_ESTATE
+                     : replkv_failover_abort(srv->kv);
+        if (rc == 0)
+            c_ok(c);
+        else if (rc == REPLKV_EBUSY)
+            c_err(c, "ERR FAILOVER ABORT: the failover is past the point "
+                     "where it can be aborted.");
         else
-            c_err(c, "ERR FAILOVER ABORT is not supported by this build: "
-                     "the failover resumes writes here by itself if it is "
-                     "not done within its TIMEOUT");
+            c_err(c, "ERR No failover in progress.");
         return;
     }
     long long timeout = 0, port = 0;

@@ -262,6 +262,12 @@ class ManualFailover(unittest.TestCase):
         wait_follows(self, c, old)
         check_keys(self, old.node, 1)
 
+    def test_abort_without_one(self):
+        c = Cluster(self)
+        p = c.wait_ready()
+        with self.assertRaises(replkv.StateError):
+            p.node.failover_abort()
+
     def test_best_replica_and_busy(self):
         c = Cluster(self)
         old = c.wait_ready()

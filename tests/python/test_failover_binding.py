@@ -303,6 +303,8 @@ class FailoverOff(NodeCase):
             self.node.failover()
         with self.assertRaises(replkv.NotSupportedError):
             self.node.forget(ID_A)
+        with self.assertRaises(replkv.NotSupportedError):
+            self.node.failover_abort()
 
     def test_argument_checks_before_the_library(self):
         with self.assertRaises(replkv.InvalidArgument):

@@ -413,6 +413,30 @@ START_TEST(manual_failover_loses_nothing)
 }
 END_TEST
 
+/* FAILOVER ABORT: a manual failover waiting for a target that cannot catch
+ * up (it is gone) is called back and writes resume on the primary. */
+START_TEST(manual_failover_abort)
+{
+    cluster c;
+    start(&c, 3, 0, false);
+    ck_assert_int_eq(settled(&c, 8000), 0);
+    ck_assert_int_eq(replkv_failover_abort(c.kv[0]), REPLKV_ESTATE);
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", c.ports[2]);
+    replkv_close(c.kv[2]);
+    c.kv[2] = NULL;
+    ck_assert_int_eq(replkv_set(c.kv[0], S("lag"), S("1"), 0, 0), 1);
+    ck_assert_int_eq(replkv_failover(c.kv[0], target, 20000), 0);
+    ck_assert_int_eq(replkv_set(c.kv[0], S("x"), S("1"), 0, 0),
+                     REPLKV_EREADONLY); /* paused */
+    ck_assert_int_eq(replkv_failover_abort(c.kv[0]), 0);
+    ck_assert_int_eq(replkv_set(c.kv[0], S("x"), S("2"), 0, 0), 1);
+    ck_assert_int_eq(replkv_role(c.kv[0]), REPLKV_ROLE_PRIMARY);
+    ck_assert_int_eq(replkv_failover_abort(c.kv[0]), REPLKV_ESTATE);
+    stop(&c);
+}
+END_TEST
+
 START_TEST(decision_veto_then_accept)
 {
     pthread_mutex_lock(&ev_lock);
@@ -643,6 +667,7 @@ static Suite *failover_node_suite(void)
     tcase_add_test(tc, boot_and_kill_primary);
     tcase_add_test(tc, witness_cluster);
     tcase_add_test(tc, manual_failover_loses_nothing);
+    tcase_add_test(tc, manual_failover_abort);
     tcase_add_test(tc, decision_veto_then_accept);
     tcase_add_test(tc, peer_ping_flood);
     tcase_add_test(tc, persisted_restart);

@@ -246,6 +246,14 @@ class FailoverMethods:
             )
         self._call(_L.replkv_failover, t, _int64(ms, "timeout_ms"))
 
+    def failover_abort(self) -> None:
+        """Redis FAILOVER ABORT: cancels the manual failover this primary
+        runs while it still waits for its target to catch up; writes resume
+        at once. Raises StateError (none running here), BusyError (its
+        election has started: too late), NotSupportedError (failover
+        off)."""
+        self._call(_L.replkv_failover_abort)
+
     def forget(self, node_id: Any) -> None:
         """Removes a node from the cluster for good (Sentinel's RESET done
         right): every node drops it and ignores it, and any gossip about

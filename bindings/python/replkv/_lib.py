@@ -353,6 +353,7 @@ _PROTOTYPES: List[Tuple[str, Any, List[Any], bool]] = [
     ("replkv_opts_set_decision_cb", c_int, [_p, DECISION_CB, _p], False),
     ("replkv_opts_set_divergence_cb", c_int, [_p, DIVERGENCE_CB, _p], False),
     ("replkv_failover", c_int, [_p, c_char_p, c_int64], False),
+    ("replkv_failover_abort", c_int, [_p], False),
     ("replkv_forget", c_int, [_p, c_char_p], False),
     ("replkv_cluster_info_get", c_int, [_p, POINTER(ClusterInfoStruct)],
      False),
