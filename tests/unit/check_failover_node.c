@@ -593,8 +593,14 @@ START_TEST(peer_ping_flood)
     ck_assert_int_ge(sent, 10000);
     ck_assert_int_ge(served, 100);
     /* The node buffers at most what it reads: the flood costs no memory
-     * beyond a few link buffers. */
+     * beyond a few link buffers. (ASan keeps freed memory in quarantine,
+     * up to 256 MB by default: the bound means nothing there.) */
+#if !defined(__SANITIZE_ADDRESS__)
     ck_assert_msg(rss1 - rss0 < 64 * 1024, "RSS grew %ld kB", rss1 - rss0);
+#else
+    (void)rss0;
+    (void)rss1;
+#endif
     /* It still replicates and its peer still sees it as primary. */
     ck_assert_int_eq(replkv_set(c.kv[0], S("after"), S("1"), 0, 0), 1);
     ck_assert(eventually_has(c.kv[1], "after", "1", 5000));
