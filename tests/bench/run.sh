@@ -17,7 +17,7 @@ set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH_BUILD=$(cd "${1:-build}" && pwd)
-BENCH_SECTIONS=${BENCH_SECTIONS:-foundation replication cache python failover}
+BENCH_SECTIONS=${BENCH_SECTIONS:-foundation replication persistence cache python failover}
 export BENCH_BUILD
 
 BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/replkv-bench.XXXXXX")
