@@ -57,6 +57,7 @@ struct rkv_ks {
     size_t rehashidx;
     size_t count;
     size_t nvolatile;
+    size_t min_buckets; /* rkv_ks_reserve: no shrink below this */
     uint64_t seed;
     rkv_slab slab;
 };
@@ -299,6 +300,8 @@ static void rehash_step(rkv_ks *ks, unsigned n)
 static void maybe_shrink(rkv_ks *ks)
 {
     size_t size = ks->mask[0] + 1;
+    if (size <= ks->min_buckets && !rehashing(ks))
+        return; /* reserved for a load (rkv_ks_reserve) */
     if (ks->count == 0) {
         if (size == INIT_BUCKETS && !rehashing(ks))
             return;
@@ -320,6 +323,22 @@ static void maybe_shrink(rkv_ks *ks)
     while (n < ks->count * 2)
         n *= 2;
     start_resize(ks, n);
+}
+
+void rkv_ks_reserve(rkv_ks *ks, size_t n)
+{
+    size_t want = INIT_BUCKETS;
+    while (want < n && want < SIZE_MAX / 4)
+        want *= 2;
+    ks->min_buckets = n ? want : 0;
+    if (n == 0 || ks->count != 0 || rehashing(ks) || ks->mask[0] + 1 >= want)
+        return;
+    rkv_entry **t = table_alloc(ks, want);
+    if (!t)
+        return; /* the table just grows as it goes */
+    table_free(ks, ks->tab[0], ks->mask[0]);
+    ks->tab[0] = t;
+    ks->mask[0] = want - 1;
 }
 
 /* The link (bucket slot or previous entry's next field) that points at key's

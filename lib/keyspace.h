@@ -70,6 +70,12 @@ rkv_entry *rkv_ks_put_at(rkv_ks *ks, const rkv_ks_pos *pos, const void *key,
                          size_t klen, const void *val, size_t vlen,
                          int64_t expire_at, bool *created);
 
+/* Sizes an empty table for n keys at once (a restart that knows how many
+ * it loads: no growth and no rehash on the way) and keeps it from
+ * shrinking below that until rkv_ks_reserve(ks, 0). Out of memory, or a
+ * table that holds keys, just skips the resize. */
+void rkv_ks_reserve(rkv_ks *ks, size_t n);
+
 /* Changes an existing entry's expiry (0 removes it). The entry may move:
  * returns its new address, or NULL when out of memory (entry unchanged). */
 rkv_entry *rkv_ks_set_expire(rkv_ks *ks, rkv_entry *e, int64_t expire_at);

@@ -698,10 +698,20 @@ static int load_data(replkv_t *kv)
     size_t max = rkv_frame_limit((size_t)kv->cfg.proto_max_bulk_len) + 64;
     rkv_persist_loaded L;
     uint64_t t0 = rkv_mono_ms();
+    /* The snapshot's header says how many keys come: size the tables for
+     * them now rather than grow and rehash all the way (a third of a
+     * restart's time otherwise). A bad header is the loader's to report. */
+    rkv_snap_info si;
+    if (rkv_snap_stat(&pn->fs, pn->dir, &si) == 0 && si.key_count > 0)
+        for (unsigned i = 0; i < RKV_SHARDS; i++)
+            rkv_ks_reserve(c.tables[i], (size_t)(si.key_count / RKV_SHARDS +
+                                                 si.key_count / 64 + 1));
     unsigned flags = (kv->cfg.aof_load_corrupt_repair ? RKV_LOAD_REPAIR : 0) |
                      (kv->cfg.aof_load_truncated ? 0 : RKV_LOAD_REFUSE_TORN);
     int rc = rkv_persist_load(&pn->fs, pn->dir, max, flags, load_apply, &c,
                               &L);
+    for (unsigned i = 0; i < RKV_SHARDS; i++)
+        rkv_ks_reserve(c.tables[i], 0);
     if (rc != 0)
         return rc;
     for (unsigned i = 0; i < RKV_SHARDS; i++)

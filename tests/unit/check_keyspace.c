@@ -65,6 +65,42 @@ static void fill_pattern(unsigned char *p, size_t n, unsigned seed)
 
 /* ------------------------------------------------------------ basics */
 
+/* rkv_ks_reserve sizes an empty table at once and holds it there until
+ * released; a table with keys is left alone. */
+START_TEST(reserve_for_a_load)
+{
+    rkv_ks *ks = rkv_ks_new(1);
+    size_t base = rkv_ks_memory(ks);
+    rkv_ks_reserve(ks, 100000);
+    size_t big = rkv_ks_memory(ks);
+    ck_assert_uint_ge(big - base, 100000 * sizeof(void *));
+    char k[32];
+    for (int i = 0; i < 10; i++) {
+        snprintf(k, sizeof k, "k%d", i);
+        uint64_t h = rkv_ks_hash(ks, k, strlen(k));
+        ck_assert_ptr_nonnull(rkv_ks_put(ks, h, k, strlen(k), "v", 1, 0, NULL));
+    }
+    /* 10 keys in 128k buckets would shrink: the floor holds. */
+    ck_assert_uint_ge(rkv_ks_memory(ks), big);
+    rkv_ks_reserve(ks, 0);
+    for (int i = 10; i < 20; i++) { /* inserts may shrink it now */
+        snprintf(k, sizeof k, "k%d", i);
+        uint64_t h = rkv_ks_hash(ks, k, strlen(k));
+        ck_assert_ptr_nonnull(rkv_ks_put(ks, h, k, strlen(k), "v", 1, 0, NULL));
+    }
+    for (int t = 0; t < 100000 && rkv_ks_memory(ks) >= big; t++)
+        rkv_ks_find(ks, rkv_ks_hash(ks, "k1", 2), "k1", 2); /* rehash on */
+    ck_assert_uint_lt(rkv_ks_memory(ks), big);
+    ck_assert_uint_eq(rkv_ks_count(ks), 20);
+    /* Keys present: no resize. */
+    size_t now = rkv_ks_memory(ks);
+    rkv_ks_reserve(ks, 1000000);
+    ck_assert_uint_le(rkv_ks_memory(ks), now + 64);
+    rkv_ks_reserve(ks, 0);
+    rkv_ks_free(ks);
+}
+END_TEST
+
 START_TEST(binary_keys)
 {
     rkv_ks *ks = rkv_ks_new(1);
@@ -904,6 +940,7 @@ static Suite *keyspace_suite(void)
     tcase_add_test(tc, memory_per_key);
     tcase_add_test(tc, find_pos_then_put_at);
     tcase_add_test(tc, random_against_model);
+    tcase_add_test(tc, reserve_for_a_load);
     suite_add_tcase(s, tc);
     return s;
 }
