@@ -212,14 +212,18 @@ install-check: lib
 	pc=$$tmp/usr/local/lib/pkgconfig; \
 	export PKG_CONFIG_PATH=$$pc PKG_CONFIG_SYSROOT_DIR=$$tmp; \
 	cflags=$$($(PKG_CONFIG) --cflags replkv); libs=$$($(PKG_CONFIG) --libs replkv); \
-	$(CC) -std=c11 -Wall -Werror examples/hello.c $$cflags $$libs -o $$tmp/hello-shared; \
-	LD_LIBRARY_PATH=$$tmp/usr/local/lib $$tmp/hello-shared >$$tmp/out-shared; \
 	slibs=$$($(PKG_CONFIG) --libs --static replkv | sed 's/-lreplkv/-l:libreplkv.a/'); \
-	$(CC) -std=c11 -Wall -Werror examples/hello.c $$cflags $$slibs -o $$tmp/hello-static; \
-	if ldd $$tmp/hello-static | grep -q libreplkv; then echo "install-check: static build links libreplkv.so"; exit 1; fi; \
-	$$tmp/hello-static >$$tmp/out-static; \
-	grep -q 'hello' $$tmp/out-shared && cmp -s $$tmp/out-shared $$tmp/out-static; \
-	echo "install-check: pkg-config consumer built and ran, shared and static"; \
+	for ex in hello replicas failover; do \
+	    $(CC) -std=c11 -Wall -Werror examples/$$ex.c $$cflags $$libs -o $$tmp/$$ex-shared; \
+	    LD_LIBRARY_PATH=$$tmp/usr/local/lib $$tmp/$$ex-shared >$$tmp/$$ex-out-shared \
+	        || { echo "install-check: $$ex (shared) failed"; cat $$tmp/$$ex-out-shared; exit 1; }; \
+	    $(CC) -std=c11 -Wall -Werror examples/$$ex.c $$cflags $$slibs -o $$tmp/$$ex-static; \
+	    if ldd $$tmp/$$ex-static | grep -q libreplkv; then echo "install-check: static $$ex links libreplkv.so"; exit 1; fi; \
+	    $$tmp/$$ex-static >$$tmp/$$ex-out-static \
+	        || { echo "install-check: $$ex (static) failed"; cat $$tmp/$$ex-out-static; exit 1; }; \
+	done; \
+	grep -q 'hello' $$tmp/hello-out-shared && cmp -s $$tmp/hello-out-shared $$tmp/hello-out-static; \
+	echo "install-check: pkg-config consumers (hello, replicas, failover) built and ran, shared and static"; \
 	$(PYTHON) -m pip install -q --no-build-isolation --no-deps --no-index \
 	    --target $$tmp/py ./bindings/python >$$tmp/pip.log 2>&1 || { cat $$tmp/pip.log; exit 1; }; \
 	rm -rf bindings/python/build; \

@@ -9,6 +9,9 @@
  *
  *   failover [port0 port1 port2]     (default: free ports chosen at runtime)
  */
+/* clock_gettime, nanosleep: POSIX, not C11 (cc -std=c11 hides them). */
+#define _POSIX_C_SOURCE 200809L
+
 #include <replkv.h>
 
 #include <pthread.h>
