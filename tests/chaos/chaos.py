@@ -419,6 +419,11 @@ def main():
         if ch is not None:
             for w in ch.writers:
                 w.done.set()
+            if not ok:  # the whole logs, for what the tails do not show
+                os.environ["RKV_KEEP_LOGS"] = "1"
+                print("logs kept: %s" % " ".join(
+                    "%s=%s" % (inc.name(), inc.node.log_path)
+                    for inc in ch.incs), flush=True)
             reports = ch.c.close()
             for pid, text in reports:
                 print("FAIL: sanitizer report from pid %d:\n%s" % (pid, text))
