@@ -2,8 +2,8 @@
 #   make            library (static + shared), replkv-cache, examples
 #   make check      every test (installs missing Debian packages when root)
 #   make demo       a local three-node cluster and a failover
-#   make chaos      faults and partitions under a writer for CHAOS_SECONDS
-#                   (default 120; CHAOS_SEED replays a run)
+#   make chaos      faults and partitions under two writers for CHAOS_SECONDS
+#                   (default 120; CHAOS_SEED replays a run; tests/chaos/)
 #   make bench      benchmarks, side by side with a real redis-server
 #   make install    PREFIX=/usr/local LIBDIR=$(PREFIX)/lib DESTDIR=
 #   make deps       install (as root) or name the Debian packages needed
@@ -173,7 +173,9 @@ integration-tests: all $(TOOL_BINS)
 	@set -e; for t in $(INTEGRATION_TESTS); do echo "== $$t"; \
 	    BUILD=$(BUILD) bash $$t; done; \
 	for t in $(INTEGRATION_PY); do echo "== $$t"; \
-	    BUILD=$(BUILD) $(PYTHON) $$t; done
+	    BUILD=$(BUILD) $(PYTHON) $$t; done; \
+	echo "== tests/chaos/chaos.py (CHAOS_SECONDS=60)"; \
+	BUILD=$(BUILD) CHAOS_SECONDS=60 $(PYTHON) tests/chaos/chaos.py
 
 # A sanitized library loaded by an unsanitized python needs the ASan runtime
 # preloaded; python's own allocations are not ours to leak-check.
@@ -320,7 +322,7 @@ demo: deps $(CACHE_BIN)
 	@bash tests/integration/demo.sh $(BUILD)
 
 chaos: all $(TOOL_BINS)
-	@BUILD=$(BUILD) $(PYTHON) tests/integration/chaos_failover.py
+	@BUILD=$(BUILD) $(PYTHON) tests/chaos/chaos.py
 
 bench: deps all $(BENCH_BINS)
 	@bash tests/bench/run.sh $(BUILD)

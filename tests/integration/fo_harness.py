@@ -1,12 +1,14 @@
 """A failover cluster of rkv_node processes for the integration tests
-(test_failover.py, chaos_failover.py), built on repl_harness.
+(test_failover.py, tests/chaos/chaos.py), built on repl_harness.
 
 Node i listens on its own port but announces its proxy's port
 (replica-announce-port) and connects to its peers from 127.0.0.(10+i)
 (bind-source-addr), so every link between nodes crosses the proxy of the
 node it reaches, and a proxy can tell which node a connection comes from.
 partition([[0], [1, 2]]) makes each proxy drop and refuse the connections
-from the nodes of the other sides; heal() lifts it. The monitor address is
+from the nodes of the other sides; cut_link(a, b) does it for one pair,
+cut_one_way(a, b) holds what a sends to b (not what b sends to a) and
+delay_link(a, b, s) delays both ways; heal() lifts them all. The monitor address is
 node 0's proxy: node 0 starts as the primary."""
 
 import os
@@ -155,9 +157,31 @@ class Cluster:
             self.proxies[i].block(others)
         self.partitioned = True
 
+    def cut_link(self, a, b):
+        """Both ways between a and b: each proxy drops and refuses the
+        other's connections."""
+        self.proxies[b].block([self.src[a]])
+        self.proxies[a].block([self.src[b]])
+        self.partitioned = True
+
+    def cut_one_way(self, a, b):
+        """What a sends to b is held until heal(), what b sends to a goes
+        through: on a's connections to b the way in, on b's connections
+        to a the way out."""
+        self.proxies[b].hold(self.src[a], "in")
+        self.proxies[a].hold(self.src[b], "out")
+        self.partitioned = True
+
+    def delay_link(self, a, b, seconds):
+        """Every byte between a and b, both ways, arrives seconds late."""
+        self.proxies[b].delay(self.src[a], seconds)
+        self.proxies[a].delay(self.src[b], seconds)
+        self.partitioned = True
+
     def heal(self):
         for p in self.proxies:
             p.unblock()
+            p.release()
         self.partitioned = False
 
     # ------------------------------------------------------------ views
@@ -267,15 +291,30 @@ class Cluster:
         return None
 
     def close(self):
+        """Ends every process and removes their directories (unless
+        RKV_KEEP_LOGS). Returns the sanitizer reports found in their logs
+        once they exited (leaks are reported at exit): a list of
+        (pid, the report's first lines)."""
         keep = bool(os.environ.get("RKV_KEEP_LOGS"))
+        reports = []
         for n in self.nodes + self.old:
-            if n is not None:
-                n.close(keep)
+            if n is None:
+                continue
+            n.close(True)
+            with open(n.log_path, errors="replace") as f:
+                lines = f.read().splitlines()
+            for k, line in enumerate(lines):
+                if "Sanitizer" in line or "runtime error:" in line:
+                    reports.append((n.p.pid, "\n".join(lines[k:k + 12])))
+                    break
+            if not keep:
+                shutil.rmtree(n.dir, ignore_errors=True)
         for p in self.proxies:
             p.close()
         if not keep:
             for d in self.dirs.values():
                 shutil.rmtree(d, ignore_errors=True)
+        return reports
 
     def logs(self, i):
         return self.nodes[i].logs()

@@ -3,6 +3,7 @@
 links (all of them, or those from given source addresses), and bounded
 waits. Python 3 standard library only."""
 
+import collections
 import os
 import select
 import shutil
@@ -174,7 +175,14 @@ class Proxy:
     """Forwards 127.0.0.1:listen_port to 127.0.0.1:target; cut() drops every
     connection and refuses new ones until restore(); block(ips) does the
     same for connections from those source addresses only, until
-    unblock(ips)."""
+    unblock(ips).
+
+    Per source address, without dropping connections: hold(ip, "in")
+    stops forwarding what a connection from ip sends to the target
+    ("out": what the target sends back), as a one-way cut whose bytes are
+    delivered, in order, at release(); delay(ip, s) forwards both
+    directions of the connections from ip s seconds after they arrived
+    (undelay(ip) ends it)."""
 
     def __init__(self, target):
         self.target = target
@@ -185,8 +193,11 @@ class Proxy:
         self.port = self.sock.getsockname()[1]
         self.up = True
         self.blocked = set()
+        self.held = set()  # (source address, "in" | "out")
+        self.delays = {}  # source address -> seconds
         self.conns = []  # (source address, client side, target side)
         self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
         self.stopped = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -214,38 +225,95 @@ class Proxy:
                     continue
                 self.conns.append((src, c, s))
             pair = []  # one entry per direction that ended
-            threading.Thread(target=self._pipe, args=(c, s, pair),
+            threading.Thread(target=self._pipe, args=(c, s, pair, src, "in"),
                              daemon=True).start()
-            threading.Thread(target=self._pipe, args=(s, c, pair),
+            threading.Thread(target=self._pipe, args=(s, c, pair, src, "out"),
                              daemon=True).start()
 
-    def _pipe(self, a, b, pair):
+    def _live(self, a):
+        return any(t[1] is a or t[2] is a for t in self.conns)
+
+    def _pipe(self, a, b, pair, src, way):
+        later = None  # the delayed chunks' queue, once there was a delay
         try:
             while True:
                 data = a.recv(65536)
+                at = time.monotonic()
+                with self.cond:
+                    while (src, way) in self.held and self._live(a):
+                        self.cond.wait(0.1)
+                    if not self._live(a):
+                        break
+                    d = self.delays.get(src, 0)
+                if later is None and d > 0:
+                    later = self._start_later(a, b, pair)
+                if later is not None:
+                    with self.cond:
+                        later.append((at + d, data))
+                        self.cond.notify_all()
+                    if not data:
+                        return  # the delayed writer ends the pair
+                    continue
                 if not data:
                     break
                 b.sendall(data)
         except OSError:
             pass
+        if later is not None:
+            with self.cond:
+                later.append((0, b""))
+                self.cond.notify_all()
+            return
+        self._end(a, b, pair)
+
+    def _start_later(self, a, b, pair):
+        later = collections.deque()
+        threading.Thread(target=self._send_later, args=(later, a, b, pair),
+                         daemon=True).start()
+        return later
+
+    def _send_later(self, later, a, b, pair):
+        """Sends the queued chunks at their time; an empty one ends."""
+        try:
+            while True:
+                with self.cond:
+                    while not later:
+                        self.cond.wait(0.1)
+                    due, data = later[0]
+                left = due - time.monotonic()
+                if left > 0:
+                    time.sleep(min(left, 0.05))
+                    continue
+                with self.cond:
+                    later.popleft()
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        self._end(a, b, pair)
+
+    def _end(self, a, b, pair):
         for s in (a, b):
             try:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        with self.lock:
+        with self.cond:
             self.conns = [t for t in self.conns if t[1] is not a and
                           t[2] is not a]
             pair.append(1)
             last = len(pair) == 2
+            self.cond.notify_all()
         if last:  # the other direction is done with them too
             a.close()
             b.close()
 
     def _drop(self, which):
-        with self.lock:
+        with self.cond:
             gone = [t for t in self.conns if which(t[0])]
             self.conns = [t for t in self.conns if not which(t[0])]
+            self.cond.notify_all()
         for _, c, s in gone:  # the pipe threads wake up and close them
             for x in (c, s):
                 try:
@@ -273,6 +341,22 @@ class Proxy:
                 self.blocked.clear()
             else:
                 self.blocked -= set(ips)
+
+    def hold(self, ip, way):
+        with self.cond:
+            self.held.add((ip, way))
+
+    def delay(self, ip, seconds):
+        with self.cond:
+            self.delays[ip] = seconds
+
+    def release(self):
+        """Ends every hold and delay (queued bytes still go out at their
+        time)."""
+        with self.cond:
+            self.held.clear()
+            self.delays.clear()
+            self.cond.notify_all()
 
     def close(self):
         self.stopped = True

@@ -37,6 +37,8 @@
  *                     (replkv_cluster_info_get; primary "-" when not known;
  *                     STATE up|sdown|odown|new|forgotten, KIND data|witness,
  *                     ROLE primary|replica|witness|unknown; this node first)
+ *   dump P         -> "N K1=V1 K2=V2 ..." every key that starts with P and
+ *                     its value (replkv_scan; a key may come twice)
  *   divergences    -> "N" then, for each divergence event so far,
  *                     " FROM-TO/NWRITES/complete|partial/K1,K2,..." (keys
  *                     as the event gave them, "-" for none)
@@ -45,7 +47,8 @@
  * The log goes to stderr, one line each, prefixed with the UTC time
  * (HH:MM:SS.mmm) and the level. Each divergence event is also logged
  * there as one line starting with "[divergence] " (epoch, new primary,
- * and what "divergences" prints for it).
+ * and what "divergences" prints for it), and each role change as one line
+ * starting with "[role] " (old and new role, epoch, primary address).
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -123,6 +126,19 @@ static void on_divergence(replkv_t *kv, const replkv_divergence_event *ev,
     div_count++;
     pthread_mutex_unlock(&div_lock);
     free(t);
+}
+
+static const char *role_name(int r);
+
+static void on_role(replkv_t *kv, const replkv_role_event *ev, void *ud)
+{
+    (void)kv;
+    (void)ud;
+    char t[32];
+    stamp(t, sizeof t);
+    fprintf(stderr, "%s[role] %s -> %s epoch %" PRIu64 " primary %s:%d\n", t,
+            role_name(ev->old_role), role_name(ev->new_role), ev->epoch,
+            ev->primary_host[0] ? ev->primary_host : "-", ev->primary_port);
 }
 
 static const char *peer_state(replkv_peer_state s)
@@ -223,6 +239,48 @@ static void print_missing(replkv_t *kv, long from, long to, const char *p)
     free(bad);
 }
 
+typedef struct dump_arg {
+    replkv_t *kv;
+    const char *prefix;
+    size_t plen;
+    FILE *out;
+    long n;
+} dump_arg;
+
+static int dump_one(const void *key, size_t klen, void *ud)
+{
+    dump_arg *d = ud;
+    char v[256];
+    size_t vl;
+    if (klen < d->plen || memcmp(key, d->prefix, d->plen) != 0 ||
+        replkv_get(d->kv, key, klen, v, sizeof v - 1, &vl) != 0)
+        return 0;
+    fprintf(d->out, " %.*s=%.*s", (int)klen, (const char *)key, (int)vl, v);
+    d->n++;
+    return 0;
+}
+
+/* The count comes last on the wire but first in the answer: the pairs go
+ * to a memory stream first. */
+static void print_dump(replkv_t *kv, const char *prefix)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (mem == NULL) {
+        printf("ERR REPLKV_ENOMEM\n");
+        return;
+    }
+    dump_arg d = {kv, prefix, strlen(prefix), mem, 0};
+    uint64_t cursor = 0;
+    do
+        replkv_scan(kv, &cursor, 1000, dump_one, &d);
+    while (cursor != 0);
+    fclose(mem);
+    printf("%ld%s\n", d.n, text ? text : "");
+    free(text);
+}
+
 static void err(int rc)
 {
     printf("ERR %s %s\n", replkv_err_name(rc), replkv_last_error());
@@ -233,6 +291,7 @@ int main(int argc, char **argv)
     replkv_opts *o = replkv_opts_new();
     replkv_opts_set_log(o, on_log, NULL);
     replkv_opts_set_divergence_cb(o, on_divergence, NULL);
+    replkv_opts_set_role_cb(o, on_role, NULL);
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *name = argv[i];
         if (strncmp(name, "--", 2) == 0)
@@ -400,6 +459,8 @@ int main(int argc, char **argv)
             free(ci);
         } else if (strcmp(cmd, "cluster") == 0) {
             print_cluster(kv);
+        } else if (strcmp(cmd, "dump") == 0 && a) {
+            print_dump(kv, a);
         } else if (strcmp(cmd, "divergences") == 0) {
             pthread_mutex_lock(&div_lock);
             printf("%u%s\n", div_count, div_text ? div_text : "");
