@@ -371,6 +371,8 @@ rkv_fo *rkv_fo_new(const rkv_fo_config *cfg, uint64_t seed)
         for (unsigned i = 0; i < s->nforgot && i < RKV_FO_MAX_FORGOT; i++)
             if (fo_valid_id(s->forgot[i].id))
                 fo->forgot[fo->nforgot++] = s->forgot[i];
+        for (unsigned i = 0; i < fo->nforgot; i++)
+            fo_remember_forgotten(fo, fo->forgot[i].id);
         for (unsigned i = 0; i < s->npeers && i < RKV_FO_MAX_NODES - 1; i++) {
             const rkv_fo_peer_info *e = &s->peers[i];
             if (!fo_valid_id(e->id) || fo_is_self(fo, e->id))

@@ -13,6 +13,8 @@
 
 #include "failover.h"
 
+#define RKV_FO_FORGOT_MEMORY 1024
+
 /* One known peer: what this node measured and what the peer last said. */
 typedef struct fo_peer {
     char id[RKV_FO_ID_SIZE];
@@ -101,6 +103,13 @@ struct rkv_fo {
     unsigned npeers;
     rkv_fo_forgot forgot[RKV_FO_MAX_FORGOT];
     unsigned nforgot;
+    /* Every id forgotten since start, newest RKV_FO_FORGOT_MEMORY kept
+     * (a ring; not gossiped): the gossiped list keeps only the newest
+     * RKV_FO_MAX_FORGOT, and an id whose tombstone aged out there must
+     * not come back from some node's gossip as a voter that never
+     * answers. */
+    char forgot_mem[RKV_FO_FORGOT_MEMORY][RKV_FO_ID_SIZE];
+    unsigned nforgot_mem, forgot_mem_next;
     int64_t next_ping_ms;
     bool ping_soon; /* news worth a ping before the interval ends: the
                        primary went down here, an election froze us, a
@@ -160,6 +169,7 @@ fo_peer *fo_peer_find(rkv_fo *fo, const char *id);
 void fo_monitor_tick(rkv_fo *fo, rkv_fo_actions *out);
 void fo_on_ping(rkv_fo *fo, const rkv_fo_msg *m, rkv_fo_actions *out);
 bool fo_is_forgotten(const rkv_fo *fo, const char *id);
+void fo_remember_forgotten(rkv_fo *fo, const char *id);
 void fo_add_tombstone(rkv_fo *fo, const rkv_fo_forgot *f, rkv_fo_actions *out);
 bool fo_peer_reachable(const rkv_fo *fo, const fo_peer *p);
 void fo_broadcast_ping(rkv_fo *fo, rkv_fo_actions *out);

@@ -36,7 +36,21 @@ bool fo_is_forgotten(const rkv_fo *fo, const char *id)
     for (unsigned i = 0; i < fo->nforgot; i++)
         if (strcmp(fo->forgot[i].id, id) == 0)
             return true;
+    for (unsigned i = 0; i < fo->nforgot_mem; i++)
+        if (strcmp(fo->forgot_mem[i], id) == 0)
+            return true;
     return false;
+}
+
+void fo_remember_forgotten(rkv_fo *fo, const char *id)
+{
+    for (unsigned i = 0; i < fo->nforgot_mem; i++)
+        if (strcmp(fo->forgot_mem[i], id) == 0)
+            return;
+    fo_copy_id(fo->forgot_mem[fo->forgot_mem_next], id);
+    fo->forgot_mem_next = (fo->forgot_mem_next + 1) % RKV_FO_FORGOT_MEMORY;
+    if (fo->nforgot_mem < RKV_FO_FORGOT_MEMORY)
+        fo->nforgot_mem++;
 }
 
 bool fo_peer_reachable(const rkv_fo *fo, const fo_peer *p)
@@ -87,6 +101,7 @@ void fo_add_tombstone(rkv_fo *fo, const rkv_fo_forgot *f, rkv_fo_actions *out)
         fo->nforgot--;
     }
     fo->forgot[fo->nforgot++] = *f;
+    fo_remember_forgotten(fo, f->id);
     fo_peer *p = fo_peer_find(fo, f->id);
     if (p == NULL)
         return;

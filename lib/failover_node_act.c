@@ -96,6 +96,7 @@ static void do_follow(rkv_fonode *f, const rkv_fo_action *x)
     replkv_t *kv = f->kv;
     bool was_primary = rkv_mode(kv) == RKV_MODE_PRIMARY;
     bool acks_were_off = atomic_exchange(&kv->repl->acks_off, x->ack ? 0 : 1);
+    bool new_primary = strcmp(f->following, x->to.id) != 0;
     memcpy(f->following, x->to.id, sizeof f->following);
     /* Fencing first: mode REPLICA stops writes before anything else. */
     rkv_repl_become_replica(kv, x->to.addr.host, x->to.addr.port, x->epoch);
@@ -114,17 +115,25 @@ static void do_follow(rkv_fonode *f, const rkv_fo_action *x)
                 x->to.id);
         return;
     }
-    if (!(x->demote || was_primary))
-        return;
+    bool demoted = x->demote || was_primary;
+    if (!demoted && !new_primary)
+        return; /* the same primary: only acks changed */
     int64_t off = atomic_load(&kv->repl_offset);
     rkv_fo_info info;
     rkv_fo_get_info(f->fo, fon_now_ms(), &info);
     int64_t promo = info.conf.promo_offset;
-    rkv_log(kv, REPLKV_LOG_WARNING,
-            "failover: stepped down at offset %" PRId64 "; the new primary "
-            "%s (epoch %" PRIu64 ") was promoted at offset %" PRId64,
-            off, x->to.id, x->epoch, promo);
-    if (promo < 0 || off <= promo)
+    if (demoted)
+        rkv_log(kv, REPLKV_LOG_WARNING,
+                "failover: stepped down at offset %" PRId64 "; the new "
+                "primary %s (epoch %" PRIu64 ") was promoted at offset "
+                "%" PRId64,
+                off, x->to.id, x->epoch, promo);
+    /* Writes past the new primary's promotion point in an older history
+     * are lost when we resync: an old primary's (fencing), and a node's
+     * that restarted from its files after the failover, or a replica that
+     * was further along than the one promoted. */
+    if (promo < 0 || off <= promo || info.fresh ||
+        (!demoted && info.hist_epoch >= info.conf.epoch))
         return;
     collect_divergence(f, promo, off);
     if (f->div.complete && f->div.nwrites == 0) {
