@@ -200,6 +200,11 @@ bool fo_adopt_conf(rkv_fo *fo, const rkv_fo_conf *c, bool told,
     fo->detached = false;
     fo->primary_claim_ms = fo->now;
     fo->primary_sdown = fo->primary_odown = false;
+    /* The peers' opinions were about the previous primary: a node that
+     * heals from a partition must not read "the old primary is down" as
+     * "the new one is", or it fails over from a healthy primary. */
+    for (unsigned i = 0; i < fo->npeers; i++)
+        fo->peers[i].says_primary_sdown = false;
     if (c->leader[0]) {
         fo_copy_id(fo->last_leader, c->leader);
         fo->last_leader_epoch = c->epoch;
