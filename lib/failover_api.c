@@ -267,28 +267,42 @@ static int resolve_target(rkv_fonode *f, const char *target,
     return rkv_fail(REPLKV_EINVAL, "failover: no known node at %s", target);
 }
 
-static int do_failover(replkv_t *kv, void *arg)
+/* The application's inputs to the core, on the I/O thread: reported
+ * status first, then the call, then what it produced executed; the call's
+ * error and detail survive the execution. */
+enum { INPUT_FAILOVER, INPUT_ABORT, INPUT_FORGET };
+
+static int core_input(rkv_fonode *f, int input, const char *id,
+                      uint32_t timeout_ms)
 {
-    failover_arg *fa = arg;
-    rkv_fonode *f = kv->fon;
-    char id[RKV_FO_ID_SIZE];
-    int rc = resolve_target(f, fa->target, id);
-    if (rc != 0)
-        return rc;
-    uint32_t t = fa->timeout_ms <= 0            ? 0
-                 : fa->timeout_ms > UINT32_MAX ? UINT32_MAX
-                                                : (uint32_t)fa->timeout_ms;
     rkv_fo_actions a;
     rkv_fo_actions_init(&a);
     fon_report_status(f, &a);
-    rc = rkv_fo_request_failover(f->fo, fon_now_ms(), id, t, &a);
+    int64_t now = fon_now_ms();
+    int rc = input == INPUT_FAILOVER
+                 ? rkv_fo_request_failover(f->fo, now, id, timeout_ms, &a)
+             : input == INPUT_ABORT ? rkv_fo_abort_manual(f->fo, now, &a)
+                                    : rkv_fo_forget(f->fo, now, id, &a);
     char detail[512];
     snprintf(detail, sizeof detail, "%s", replkv_last_error());
     fon_exec(f, &a);
     rkv_fo_actions_free(&a);
     fon_after_input(f);
+    return rc != 0 ? rkv_fail(rc, "%s", detail) : 0;
+}
+
+static int do_failover(replkv_t *kv, void *arg)
+{
+    failover_arg *fa = arg;
+    char id[RKV_FO_ID_SIZE];
+    int rc = resolve_target(kv->fon, fa->target, id);
     if (rc != 0)
-        return rkv_fail(rc, "%s", detail);
+        return rc;
+    uint32_t t = fa->timeout_ms <= 0            ? 0
+                 : fa->timeout_ms > UINT32_MAX ? UINT32_MAX
+                                                : (uint32_t)fa->timeout_ms;
+    if ((rc = core_input(kv->fon, INPUT_FAILOVER, id, t)) != 0)
+        return rc;
     rkv_log(kv, REPLKV_LOG_NOTICE, "failover: manual failover requested (%s)",
             id[0] ? id : "best replica");
     return 0;
@@ -308,20 +322,10 @@ int replkv_failover(replkv_t *kv, const char *target, int64_t timeout_ms)
 static int do_abort(replkv_t *kv, void *arg)
 {
     (void)arg;
-    rkv_fonode *f = kv->fon;
-    rkv_fo_actions a;
-    rkv_fo_actions_init(&a);
-    fon_report_status(f, &a);
-    int rc = rkv_fo_abort_manual(f->fo, fon_now_ms(), &a);
-    char detail[512];
-    snprintf(detail, sizeof detail, "%s", replkv_last_error());
-    fon_exec(f, &a);
-    rkv_fo_actions_free(&a);
-    fon_after_input(f);
-    if (rc != 0)
-        return rkv_fail(rc, "%s", detail);
-    rkv_log(kv, REPLKV_LOG_NOTICE, "failover: manual failover aborted");
-    return 0;
+    int rc = core_input(kv->fon, INPUT_ABORT, NULL, 0);
+    if (rc == 0)
+        rkv_log(kv, REPLKV_LOG_NOTICE, "failover: manual failover aborted");
+    return rc;
 }
 
 int replkv_failover_abort(replkv_t *kv)
@@ -337,16 +341,7 @@ int replkv_failover_abort(replkv_t *kv)
 
 static int do_forget(replkv_t *kv, void *arg)
 {
-    rkv_fonode *f = kv->fon;
-    rkv_fo_actions a;
-    rkv_fo_actions_init(&a);
-    int rc = rkv_fo_forget(f->fo, fon_now_ms(), arg, &a);
-    char detail[512];
-    snprintf(detail, sizeof detail, "%s", replkv_last_error());
-    fon_exec(f, &a);
-    rkv_fo_actions_free(&a);
-    fon_after_input(f);
-    return rc != 0 ? rkv_fail(rc, "%s", detail) : 0;
+    return core_input(kv->fon, INPUT_FORGET, arg, 0);
 }
 
 int replkv_forget(replkv_t *kv, const char *node_id)
