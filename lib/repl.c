@@ -134,6 +134,8 @@ int rkv_repl_init(replkv_t *kv, const replkv_opts *o)
     r->cron.data = kv;
     uv_timer_init(&kv->loop, &r->reconnect);
     r->reconnect.data = kv;
+    uv_timer_init(&kv->loop, &r->ack_timer);
+    r->ack_timer.data = kv;
     return 0;
 }
 

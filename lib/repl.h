@@ -29,6 +29,11 @@
 #define RKV_BACKOFF_MIN_MS 100
 #define RKV_BACKOFF_MAX_MS 5000
 #define RKV_REPL_CRON_MS 100
+/* A replica ACKs at once when it has not for this long, else when the
+ * delay is up: one ACK per millisecond at most instead of one per read
+ * batch, so a primary streaming small writes is not woken once per write
+ * by every replica (docs/PROTOCOL.md 7.3 step 8). */
+#define RKV_ACK_DELAY_MS 1
 
 typedef enum rkv_link_state {
     LINK_HELLO = 0,     /* step 1-2: HELLO and AUTH exchanging */
@@ -115,6 +120,7 @@ typedef struct rkv_repl {
     bool listening;
     uv_timer_t cron;
     uv_timer_t reconnect;
+    uv_timer_t ack_timer; /* replica: a deferred ACK (repl_replica.c) */
     bool connecting;
     unsigned backoff_ms;
     unsigned full_sync_failures;

@@ -357,22 +357,44 @@ static void send_ack(rkv_link *l, int64_t off)
     l->last_ack_ms = rkv_mono_ms();
 }
 
-/* Step 8: an ACK after each read batch that moved our offset (coalesced:
- * one per batch), and a wake for replkv_wait_applied(). */
+static void on_ack_timer(uv_timer_t *t)
+{
+    replkv_t *kv = t->data;
+    rkv_link *l = kv->repl->primary;
+    if (l == NULL || l->closing || l->state != LINK_ONLINE)
+        return;
+    int64_t off = atomic_load(&kv->repl_offset);
+    if (off == l->acked_sent)
+        return;
+    send_ack(l, off);
+    rkv_link_flush(l);
+}
+
+/* Step 8: after each read batch that moved our offset, a wake for
+ * replkv_wait_applied() at once, and an ACK at once if none went out in
+ * the last RKV_ACK_DELAY_MS, else when that delay is up (one timer; the
+ * ACK then carries every batch applied meanwhile). So a lone write is
+ * acknowledged without delay, and a stream of small ones costs the
+ * primary one wake-up per millisecond per replica, not one per write. */
 void rkv_replica_after_read(rkv_link *l)
 {
     replkv_t *kv = l->kv;
     if (l->state != LINK_ONLINE)
         return;
     int64_t off = atomic_load(&kv->repl_offset);
-    if (off != l->acked_sent) {
-        send_ack(l, off);
-        if (atomic_load(&kv->repl->waiters) > 0) {
-            pthread_mutex_lock(&kv->repl->lock);
-            pthread_cond_broadcast(&kv->repl->cond);
-            pthread_mutex_unlock(&kv->repl->lock);
-        }
+    if (off == l->acked_sent)
+        return;
+    if (atomic_load(&kv->repl->waiters) > 0) {
+        pthread_mutex_lock(&kv->repl->lock);
+        pthread_cond_broadcast(&kv->repl->cond);
+        pthread_mutex_unlock(&kv->repl->lock);
     }
+    uint64_t now = rkv_mono_ms();
+    if (now - l->last_ack_ms >= RKV_ACK_DELAY_MS)
+        send_ack(l, off); /* the caller flushes */
+    else if (!uv_is_active((uv_handle_t *)&kv->repl->ack_timer))
+        uv_timer_start(&kv->repl->ack_timer, on_ack_timer,
+                       RKV_ACK_DELAY_MS, 0);
 }
 
 void rkv_replica_ack_now(replkv_t *kv)

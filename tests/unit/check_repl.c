@@ -339,6 +339,52 @@ START_TEST(read_your_writes)
 }
 END_TEST
 
+/* A replica acknowledges a stream of small writes at most once per
+ * millisecond (RKV_ACK_DELAY_MS), not once per read batch, and the last
+ * ACK still comes promptly on its own (the deferred-ACK timer): WAIT does
+ * not wait for the once-a-period ACK. */
+START_TEST(acks_coalesced)
+{
+    int pp = test_free_port();
+    replkv_t *p = node(pp, NULL);
+    replkv_t *r = replica_of(pp, 0, NULL);
+    ck_assert(caught_up(p, r, 10000));
+    ck_assert_int_eq(replkv_set(p, S("first"), S("v"), 0, 0), 1);
+    ck_assert_int_eq(replkv_wait(p, 1, 10000), 1);
+    test_sleep_ms(20); /* any ACK of "first" still on its way lands */
+    uint64_t b0 = info_of(p).bytes_received;
+    struct timespec t0, t1, t2;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    enum { N = 2000 };
+    for (int i = 0; i < N; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "k%d", i);
+        ck_assert_int_eq(replkv_set(p, S(k), S("v"), 0, 0), 1);
+        struct timespec gap = {0, 20000}; /* one batch per write, mostly */
+        nanosleep(&gap, NULL);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_int_eq(replkv_wait(p, 1, 10000), 1);
+    clock_gettime(CLOCK_MONOTONIC, &t2);
+    long wait_ms = (t2.tv_sec - t1.tv_sec) * 1000 +
+                   (t2.tv_nsec - t1.tv_nsec) / 1000000;
+    ck_assert_msg(wait_ms < 1000, "WAIT took %ld ms", wait_ms);
+    test_sleep_ms(20);
+    long ms = (t2.tv_sec - t0.tv_sec) * 1000 +
+              (t2.tv_nsec - t0.tv_nsec) / 1000000 + 20;
+    /* An ACK frame is at most 12 + 11 bytes; one per ms, plus one at
+     * each end and a periodic one. */
+    uint64_t got = info_of(p).bytes_received - b0;
+    ck_assert_msg(got <= (uint64_t)(ms + 3) * 23,
+                  "%llu bytes of ACKs for %d writes in %ld ms",
+                  (unsigned long long)got, N, ms);
+    ck_assert(caught_up(p, r, 10000));
+    ck_assert(same_digest(p, r));
+    replkv_close(r);
+    replkv_close(p);
+}
+END_TEST
+
 static int role_events, busy_in_cb;
 static void on_role(replkv_t *kv, const replkv_role_event *ev, void *ud)
 {
@@ -864,6 +910,7 @@ static Suite *repl_suite(void)
     tcase_add_test(tc, wait_semantics);
     tcase_add_test(tc, min_replicas);
     tcase_add_test(tc, read_your_writes);
+    tcase_add_test(tc, acks_coalesced);
     tcase_add_test(tc, promotion_partial_resync);
     tcase_add_test(tc, full_resync_when_backlog_too_small);
     tcase_add_test(tc, partial_resync_after_link_drop);
