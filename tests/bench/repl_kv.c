@@ -15,11 +15,13 @@
  *      (CLOCK_MONOTONIC is shared by the two processes); then the two
  *      digests must be equal (checked outside the timing). Best of -R runs.
  *   b  write-to-visible latency at -r writes/s for -t seconds: the writer
- *      stamps each replkv_set() return; a thread in the replica process
+ *      stamps each replkv_set() call and return; a thread in the replica process
  *      checks replkv_exists() for the next key (the stream applies in
  *      order) and stamps the first time it sees it; after a miss it waits
- *      as REPL_POLL_US says (see child_watch). The first -w writes are
- *      warm-up and not counted.
+ *      as REPL_POLL_US says (see child_watch). Latency is the sighting
+ *      minus the return (lat_*), and minus the call (lat_call_*: the
+ *      reference repl_redis also has, its send of the SET). The first -w
+ *      writes are warm-up and not counted.
  *   c  full resync: the primary holds -n keys; a fresh replica process
  *      opens a node, then the clock starts, replkv_replicaof() is called,
  *      and it stops once the replica has applied the primary's offset, its
@@ -517,12 +519,35 @@ static double pct_us(const int64_t *v, size_t n, double p)
     return (double)v[rank - 1] / 1000.0;
 }
 
+/* PREFIX_p50_us .. PREFIX_max_us of seen[i] - from[i] (lat: scratch). */
+static void emit_latencies(const char *prefix, const uint64_t *seen,
+                           const uint64_t *from, int64_t *lat, size_t m)
+{
+    static const struct {
+        const char *name;
+        double p;
+    } pct[] = {{"p50", 0.50}, {"p90", 0.90}, {"p99", 0.99}, {"p999", 0.999}};
+    char name[64];
+    for (size_t i = 0; i < m; i++) {
+        int64_t d = (int64_t)(seen[i] - from[i]);
+        lat[i] = d < 0 ? 0 : d;
+    }
+    qsort(lat, m, sizeof *lat, cmp_i64);
+    for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
+        snprintf(name, sizeof name, "%s_%s_us", prefix, pct[i].name);
+        emit_f(name, pct_us(lat, m, pct[i].p));
+    }
+    snprintf(name, sizeof name, "%s_max_us", prefix);
+    emit_f(name, (double)lat[m - 1] / 1000.0);
+}
+
 static void bench_latency(const config *cfg)
 {
     uint32_t n = (uint32_t)(cfg->rate * cfg->seconds) + cfg->warmup;
     char *keys = make_keys(n);
     const unsigned char *val = value_bytes();
     uint64_t *ret = xmalloc((size_t)n * sizeof *ret);
+    uint64_t *call = xmalloc((size_t)n * sizeof *call);
     uint64_t *seen = xmalloc((size_t)n * sizeof *seen);
     char buf[128];
     int port;
@@ -546,6 +571,7 @@ static void bench_latency(const config *cfg)
                               (long)(due % 1000000000u)};
         if (now_ns() < due)
             clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+        call[i] = now_ns();
         int rc = replkv_set(p, keys + (size_t)i * KEY_LEN, KEY_LEN, val,
                             VAL_LEN, 0, 0);
         ret[i] = now_ns();
@@ -562,23 +588,16 @@ static void bench_latency(const config *cfg)
     replkv_close(p);
 
     size_t m = n - cfg->warmup;
-    int64_t *lat = xmalloc(m * sizeof *lat);
-    for (size_t i = 0; i < m; i++) {
-        int64_t d = (int64_t)(seen[cfg->warmup + i] - ret[cfg->warmup + i]);
-        lat[i] = d < 0 ? 0 : d;
-    }
-    qsort(lat, m, sizeof *lat, cmp_i64);
     emit("lat_writes", (double)m);
     emit("lat_target_rate", cfg->rate);
     emit("lat_achieved_rate", achieved);
     emit("lat_writes_behind_schedule", (double)late);
-    emit_f("lat_p50_us", pct_us(lat, m, 0.50));
-    emit_f("lat_p90_us", pct_us(lat, m, 0.90));
-    emit_f("lat_p99_us", pct_us(lat, m, 0.99));
-    emit_f("lat_p999_us", pct_us(lat, m, 0.999));
-    emit_f("lat_max_us", (double)lat[m - 1] / 1000.0);
+    int64_t *lat = xmalloc(m * sizeof *lat);
+    emit_latencies("lat", seen + cfg->warmup, ret + cfg->warmup, lat, m);
+    emit_latencies("lat_call", seen + cfg->warmup, call + cfg->warmup, lat, m);
     free(lat);
     free(seen);
+    free(call);
     free(ret);
     free(keys);
 }
