@@ -623,7 +623,10 @@ REPLKV_API int replkv_last_offset(replkv_t *kv, int64_t *off);
  * on kv before the call, or timeout_ms passed (0: do not wait, < 0: wait
  * without a limit). Returns the number of replicas that acknowledged them
  * (possibly fewer than nreplicas after a timeout); REPLKV_EBUSY from a
- * callback of kv; REPLKV_ESTATE on a replica. Any other thread. */
+ * callback of kv; REPLKV_ESTATE on a replica. Any other thread. A
+ * replica acknowledges what it applied at once, or within a millisecond
+ * when it acknowledged something in the last one (ACKs are coalesced), so
+ * WAIT adds at most about a millisecond to the round trip. */
 REPLKV_API int replkv_wait(replkv_t *kv, int nreplicas, int64_t timeout_ms);
 
 /* replkv_wait() for the writes up to stream offset off (from
