@@ -650,6 +650,20 @@ typedef struct replkv_replica_info {
     int64_t lag_ms;       /* since its last ACK, -1 before the first */
 } replkv_replica_info;
 
+/* A replica's link to its primary, in the states Redis's ROLE and INFO
+ * name (the word in quotes, also in replkv_repl_info.link_state_name). */
+typedef enum replkv_link_state {
+    REPLKV_LINK_NONE = 0,   /* "none": a primary, no link */
+    REPLKV_LINK_CONNECT,    /* "connect": waiting for the next attempt
+                               (back-off after a failure), or, with
+                               failover on, no primary known yet */
+    REPLKV_LINK_CONNECTING, /* "connecting": resolving the primary's host
+                               name or waiting for the TCP connection */
+    REPLKV_LINK_HANDSHAKE,  /* "handshake": HELLO, AUTH and PSYNC */
+    REPLKV_LINK_SYNC,       /* "sync": a full resync is loading */
+    REPLKV_LINK_CONNECTED   /* "connected": applying the live stream */
+} replkv_link_state;
+
 typedef struct replkv_repl_info {
     size_t size; /* set by the caller: sizeof(replkv_repl_info) */
     replkv_node_role role;
@@ -664,15 +678,41 @@ typedef struct replkv_repl_info {
     int connected_replicas;
     uint64_t sync_full, sync_partial_ok, sync_partial_err;
     uint64_t bytes_sent, bytes_received;
-    /* The first min(connected_replicas, replicas_cap) replicas. */
+    /* The first min(connected_replicas, replicas_cap) replicas; every
+     * one of them is in all_replicas below when the caller asks. */
     replkv_replica_info replicas[16];
     int replicas_cap; /* 16 */
+    /* Added after 0.1.0 (filled only when size covers them). */
+    replkv_link_state link_state; /* replicas: REPLKV_LINK_NONE on a primary */
+    const char *link_state_name;  /* its Redis word, a static string */
+    /* Replicas: ms since the link to the primary went down (or since the
+     * node became a replica, if it never came up); -1 while it is up and
+     * on a primary. */
+    int64_t link_down_ms;
+    /* Replicas in REPLKV_LINK_SYNC: bytes received since the full resync
+     * began (the snapshot's total is not known before its end); 0
+     * otherwise. */
+    uint64_t sync_read_bytes;
+    /* Every connected replica, for a caller that wants more than 16: set
+     * all_replicas to an array of all_replicas_cap entries that the caller
+     * owns before the call (NULL / 0 to skip: the default of a zeroed
+     * struct). The call copies the first min(connected_replicas,
+     * all_replicas_cap) into it and sets all_replicas_len to that count;
+     * when connected_replicas is larger, call again with a larger array
+     * (replicas come and go between calls). The library keeps no pointer
+     * to the array. */
+    replkv_replica_info *all_replicas;
+    size_t all_replicas_cap;
+    size_t all_replicas_len;
 } replkv_repl_info;
 
 /* Fills *info, whose size field the caller set to sizeof *info as its
  * header knows it: a library with a larger struct fills only those bytes,
- * so programs built against an older header keep working. Returns 0;
- * REPLKV_EINVAL (NULL, or size smaller than the size field). Any thread. */
+ * so programs built against an older header keep working. all_replicas and
+ * all_replicas_cap are read from *info (when size covers them); every
+ * other field is written. Returns 0; REPLKV_EINVAL (NULL, size smaller
+ * than the size field, or all_replicas NULL with a non-zero cap). Any
+ * thread. */
 REPLKV_API int replkv_repl_info_get(replkv_t *kv, replkv_repl_info *info);
 
 /* ------------------------------------------------------------ failover */
