@@ -678,8 +678,8 @@ typedef struct replkv_repl_info {
     int connected_replicas;
     uint64_t sync_full, sync_partial_ok, sync_partial_err;
     uint64_t bytes_sent, bytes_received;
-    /* The first min(connected_replicas, replicas_cap) replicas; every
-     * one of them is in all_replicas below when the caller asks. */
+    /* The first min(connected_replicas, replicas_cap) replicas; every one
+     * with replkv_repl_info_get_all(). */
     replkv_replica_info replicas[16];
     int replicas_cap; /* 16 */
     /* Added after 0.1.0 (filled only when size covers them). */
@@ -693,27 +693,25 @@ typedef struct replkv_repl_info {
      * began (the snapshot's total is not known before its end); 0
      * otherwise. */
     uint64_t sync_read_bytes;
-    /* Every connected replica, for a caller that wants more than 16: set
-     * all_replicas to an array of all_replicas_cap entries that the caller
-     * owns before the call (NULL / 0 to skip: the default of a zeroed
-     * struct). The call copies the first min(connected_replicas,
-     * all_replicas_cap) into it and sets all_replicas_len to that count;
-     * when connected_replicas is larger, call again with a larger array
-     * (replicas come and go between calls). The library keeps no pointer
-     * to the array. */
-    replkv_replica_info *all_replicas;
-    size_t all_replicas_cap;
-    size_t all_replicas_len;
 } replkv_repl_info;
 
 /* Fills *info, whose size field the caller set to sizeof *info as its
  * header knows it: a library with a larger struct fills only those bytes,
- * so programs built against an older header keep working. all_replicas and
- * all_replicas_cap are read from *info (when size covers them); every
- * other field is written. Returns 0; REPLKV_EINVAL (NULL, size smaller
- * than the size field, or all_replicas NULL with a non-zero cap). Any
- * thread. */
+ * so programs built against an older header keep working. Returns 0;
+ * REPLKV_EINVAL (NULL, or size smaller than the size field). Any thread. */
 REPLKV_API int replkv_repl_info_get(replkv_t *kv, replkv_repl_info *info);
+
+/* replkv_repl_info_get() for a primary with any number of replicas: fills
+ * *info the same way and, from the same moment, copies the first
+ * min(info->connected_replicas, cap) connected replicas into replicas (an
+ * array of cap entries that the caller owns; the library keeps no pointer
+ * to it). Returns the number copied; when it is less than
+ * info->connected_replicas, call again with a larger array (replicas come
+ * and go between calls). REPLKV_EINVAL as replkv_repl_info_get, and for
+ * replicas NULL with cap > 0. Any thread. */
+REPLKV_API int replkv_repl_info_get_all(replkv_t *kv, replkv_repl_info *info,
+                                        replkv_replica_info *replicas,
+                                        size_t cap);
 
 /* ------------------------------------------------------------ failover */
 

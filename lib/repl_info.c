@@ -3,7 +3,7 @@
  * "replication" section of replkv_info(), with Redis's field names.
  */
 #include <inttypes.h>
-#include <stddef.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,18 +60,15 @@ static void replica_entry(replkv_replica_info *ri, const rkv_link *l,
     ri->lag_ms = l->acked >= 0 ? (int64_t)(now - l->ack_ms) : -1;
 }
 
-/* Fills a whole struct of this library's size; every replica also goes
- * into info->all_replicas (the caller's array, all_replicas_cap entries),
- * under the same lock as the count. */
-static void fill_info(replkv_t *kv, replkv_repl_info *info)
+/* Fills a whole struct of this library's size and copies the first cap
+ * replicas into all, under the same lock as the count. Returns how many
+ * were copied. */
+static size_t fill_info(replkv_t *kv, replkv_repl_info *info,
+                        replkv_replica_info *all, size_t cap)
 {
     rkv_repl *r = kv->repl;
-    replkv_replica_info *all = info->all_replicas;
-    size_t all_cap = all != NULL ? info->all_replicas_cap : 0;
     memset(info, 0, sizeof *info);
     info->size = sizeof *info;
-    info->all_replicas = all;
-    info->all_replicas_cap = all_cap;
     bool replica = rkv_mode(kv) == RKV_MODE_REPLICA;
     info->role = replica ? REPLKV_ROLE_REPLICA : REPLKV_ROLE_PRIMARY;
     pthread_mutex_lock(&kv->jlock);
@@ -104,37 +101,38 @@ static void fill_info(replkv_t *kv, replkv_repl_info *info)
     for (rkv_link *l = r->replicas; l != NULL; l = l->next, n++) {
         if (n < 16)
             replica_entry(&info->replicas[n], l, now);
-        if (n < all_cap)
+        if (n < cap)
             replica_entry(&all[n], l, now);
     }
     info->connected_replicas = (int)n;
-    info->all_replicas_len = n < all_cap ? n : all_cap;
     pthread_mutex_unlock(&r->lock);
+    return n < cap ? n : cap;
 }
 
-int replkv_repl_info_get(replkv_t *kv, replkv_repl_info *out)
+int replkv_repl_info_get_all(replkv_t *kv, replkv_repl_info *out,
+                             replkv_replica_info *replicas, size_t cap)
 {
     if (kv == NULL || out == NULL || out->size < sizeof out->size)
         return rkv_fail(REPLKV_EINVAL,
                         "repl_info: NULL argument or size too small");
+    if (replicas == NULL && cap > 0)
+        return rkv_fail(REPLKV_EINVAL, "repl_info: NULL replicas array "
+                                       "with a capacity");
+    if (cap > INT_MAX)
+        cap = INT_MAX; /* the count returned is an int */
     replkv_repl_info info;
-    info.all_replicas = NULL;
-    info.all_replicas_cap = 0;
-    /* The caller's array, when its struct is recent enough to have one. */
-    if (out->size >= offsetof(replkv_repl_info, all_replicas_cap) +
-                         sizeof out->all_replicas_cap) {
-        if (out->all_replicas == NULL && out->all_replicas_cap != 0)
-            return rkv_fail(REPLKV_EINVAL, "repl_info: all_replicas is NULL "
-                                           "but all_replicas_cap is not 0");
-        info.all_replicas = out->all_replicas;
-        info.all_replicas_cap = out->all_replicas_cap;
-    }
-    fill_info(kv, &info);
+    size_t copied = fill_info(kv, &info, replicas, cap);
     /* Copy what the caller's struct has room for; its size stays. */
     size_t n = out->size < sizeof info ? out->size : sizeof info;
     memcpy((char *)out + sizeof out->size, (char *)&info + sizeof info.size,
            n - sizeof out->size);
-    return 0;
+    return (int)copied;
+}
+
+int replkv_repl_info_get(replkv_t *kv, replkv_repl_info *out)
+{
+    int rc = replkv_repl_info_get_all(kv, out, NULL, 0);
+    return rc < 0 ? rc : 0;
 }
 
 /* The replica's own lines, Redis's names and order (from master_host to
@@ -186,6 +184,7 @@ char *rkv_repl_info_text(replkv_t *kv)
 {
     replkv_repl_info in = {.size = sizeof in};
     replkv_replica_info *all = NULL;
+    size_t nall = 0;
     /* Replicas may connect between two looks: grow until all fit. */
     for (size_t cap = 16;; cap = (size_t)in.connected_replicas * 2) {
         replkv_replica_info *bigger = realloc(all, cap * sizeof *all);
@@ -194,10 +193,8 @@ char *rkv_repl_info_text(replkv_t *kv)
             return NULL;
         }
         all = bigger;
-        in.all_replicas = all;
-        in.all_replicas_cap = cap;
-        replkv_repl_info_get(kv, &in);
-        if ((size_t)in.connected_replicas <= cap)
+        nall = (size_t)replkv_repl_info_get_all(kv, &in, all, cap);
+        if (nall == (size_t)in.connected_replicas)
             break;
     }
     pthread_mutex_lock(&kv->jlock);
@@ -215,7 +212,7 @@ char *rkv_repl_info_text(replkv_t *kv)
     if (rc == 0)
         rc = rkv_buf_printf(&b, "connected_slaves:%d\r\n",
                             in.connected_replicas);
-    for (size_t i = 0; rc == 0 && i < in.all_replicas_len; i++) {
+    for (size_t i = 0; rc == 0 && i < nall; i++) {
         const replkv_replica_info *ri = &all[i];
         rc = rkv_buf_printf(&b,
                             "slave%zu:ip=%s,port=%d,state=%s,offset=%" PRId64

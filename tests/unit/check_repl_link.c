@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -370,22 +371,19 @@ START_TEST(more_than_16_replicas)
 
     replkv_replica_info all[NREPLICAS + 4];
     replkv_repl_info in;
-    memset(&in, 0, sizeof in);
-    in.size = sizeof in;
-    in.all_replicas = all;
-    in.all_replicas_cap = NREPLICAS + 4;
-    ck_assert_int_eq(replkv_repl_info_get(p, &in), 0);
+    in.size = sizeof in; /* the rest left uninitialised on purpose */
+    ck_assert_int_eq(replkv_repl_info_get_all(p, &in, all, NREPLICAS + 4),
+                     NREPLICAS);
     ck_assert_int_eq(in.connected_replicas, NREPLICAS);
-    ck_assert_uint_eq(in.all_replicas_len, NREPLICAS);
-    ck_assert_ptr_eq(in.all_replicas, all);
     ck_assert_int_eq(in.replicas_cap, 16);
     for (int i = 0; i < NREPLICAS; i++) {
         int found = 0;
-        for (size_t j = 0; j < in.all_replicas_len; j++)
+        for (int j = 0; j < NREPLICAS; j++)
             if (all[j].port == ports[i]) {
                 found++;
                 ck_assert_str_eq(all[j].state, "online");
                 ck_assert_str_eq(all[j].addr, "127.0.0.1");
+                ck_assert_int_ge(all[j].acked_offset, 0);
             }
         ck_assert_int_eq(found, 1);
     }
@@ -394,17 +392,29 @@ START_TEST(more_than_16_replicas)
         ck_assert_int_eq(in.replicas[j].port, all[j].port);
 
     /* A smaller array gets a prefix; the count says how many exist. */
-    in.all_replicas_cap = 5;
-    ck_assert_int_eq(replkv_repl_info_get(p, &in), 0);
-    ck_assert_uint_eq(in.all_replicas_len, 5);
+    ck_assert_int_eq(replkv_repl_info_get_all(p, &in, all, 5), 5);
     ck_assert_int_eq(in.connected_replicas, NREPLICAS);
-    /* No array: nothing but the 16. */
-    in.all_replicas = NULL;
-    in.all_replicas_cap = 0;
-    ck_assert_int_eq(replkv_repl_info_get(p, &in), 0);
-    ck_assert_uint_eq(in.all_replicas_len, 0);
-    in.all_replicas_cap = 3;
-    ck_assert_int_eq(replkv_repl_info_get(p, &in), REPLKV_EINVAL);
+    ck_assert_int_eq(replkv_repl_info_get_all(p, &in, NULL, 0), 0);
+    ck_assert_int_eq(in.connected_replicas, NREPLICAS);
+    ck_assert_int_eq(replkv_repl_info_get_all(p, &in, NULL, 3),
+                     REPLKV_EINVAL);
+    ck_assert_int_eq(replkv_repl_info_get_all(NULL, &in, all, 5),
+                     REPLKV_EINVAL);
+    /* An older caller's struct: its prefix only, the array still filled. */
+    union {
+        replkv_repl_info info;
+        unsigned char raw[sizeof(replkv_repl_info)];
+    } u;
+    memset(u.raw, 0xAB, sizeof u.raw);
+    size_t old = offsetof(replkv_repl_info, link_state);
+    u.info.size = old;
+    memset(all, 0, sizeof all);
+    ck_assert_int_eq(replkv_repl_info_get_all(p, &u.info, all, NREPLICAS),
+                     NREPLICAS);
+    ck_assert_int_eq(u.info.connected_replicas, NREPLICAS);
+    for (size_t i = old; i < sizeof u.raw; i++)
+        ck_assert_uint_eq(u.raw[i], 0xAB);
+    ck_assert_int_ne(all[NREPLICAS - 1].port, 0);
 
     /* INFO lists them all. */
     char *text = NULL;
