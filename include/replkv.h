@@ -162,8 +162,14 @@ REPLKV_API void replkv_opts_free(replkv_opts *o);
  *   port                 TCP port to listen on for replicas, 0 = none
  *                        (default 0: a standalone node journals nothing)
  *   bind                 address to listen on (default 127.0.0.1)
- *   replicaof            "host port" of the primary to replicate; "" or
- *                        "no one" for a primary (default "")
+ *   replicaof          R "host port" of the primary to replicate (host: an
+ *                        IP address or a name); "" or "no one" for a
+ *                        primary (default ""). On a running node,
+ *                        replkv_config_set runs replkv_replicaof() /
+ *                        replkv_replicaof_none() with their errors, and
+ *                        replkv_config_get gives the primary the node
+ *                        follows now, however it got there (a failover
+ *                        included), or ""
  *   requirepass        R secret a replica must prove it knows (default "")
  *   masterauth         R secret this node proves to its primary
  *                        (default ""); links authenticate by HMAC
@@ -427,7 +433,10 @@ REPLKV_API void replkv_close(replkv_t *kv);
  * maxmemory-samples, proto-max-bulk-len, hz, loglevel, and the replication
  * options marked R in replkv_opts_set()) on a running node.
  * Returns 0 or REPLKV_EINVAL as replkv_opts_set(); REPLKV_ENOTSUP for an
- * option that can only be set before replkv_open(). Any thread. */
+ * option that can only be set before replkv_open(). "replicaof" is a role
+ * change: it returns what replkv_replicaof() / replkv_replicaof_none()
+ * return (REPLKV_ESTATE with failover on, REPLKV_EBUSY from a callback of
+ * kv). Any thread. */
 REPLKV_API int replkv_config_set(replkv_t *kv, const char *name,
                                  const char *value);
 
@@ -585,7 +594,12 @@ REPLKV_API int replkv_digest(replkv_t *kv, unsigned char out[16]);
 /* Makes the node a replica of the primary at host:port (Redis REPLICAOF):
  * it drops its replicas and its link to any previous primary, connects
  * (with back-off, so the primary need not be up yet), and resynchronises
- * (partially when its history allows). Writes on the node then fail with
+ * (partially when its history allows). host is an IP address or a name; a
+ * name is resolved before each attempt with libuv's thread pool, never on
+ * the node's loop, and one that does not resolve is logged (warning) and
+ * retried with the same back-off. A lookup still running when the primary
+ * changes or the node closes is cancelled or, if a pool thread already
+ * runs it, left to finish and ignored (replkv_close then waits for it). Writes on the node then fail with
  * REPLKV_EREADONLY unless replica-read-only is no. Returns once the role has
  * changed, before the sync: 0; REPLKV_EINVAL (bad host or port);
  * REPLKV_EBUSY from a callback of kv. Any other thread. */
