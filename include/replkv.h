@@ -162,8 +162,14 @@ REPLKV_API void replkv_opts_free(replkv_opts *o);
  *   port                 TCP port to listen on for replicas, 0 = none
  *                        (default 0: a standalone node journals nothing)
  *   bind                 address to listen on (default 127.0.0.1)
- *   replicaof            "host port" of the primary to replicate; "" or
- *                        "no one" for a primary (default "")
+ *   replicaof          R "host port" of the primary to replicate (host: an
+ *                        IP address or a name); "" or "no one" for a
+ *                        primary (default ""). On a running node,
+ *                        replkv_config_set runs replkv_replicaof() /
+ *                        replkv_replicaof_none() with their errors, and
+ *                        replkv_config_get gives the primary the node
+ *                        follows now, however it got there (a failover
+ *                        included), or ""
  *   requirepass        R secret a replica must prove it knows (default "")
  *   masterauth         R secret this node proves to its primary
  *                        (default ""); links authenticate by HMAC
@@ -427,7 +433,10 @@ REPLKV_API void replkv_close(replkv_t *kv);
  * maxmemory-samples, proto-max-bulk-len, hz, loglevel, and the replication
  * options marked R in replkv_opts_set()) on a running node.
  * Returns 0 or REPLKV_EINVAL as replkv_opts_set(); REPLKV_ENOTSUP for an
- * option that can only be set before replkv_open(). Any thread. */
+ * option that can only be set before replkv_open(). "replicaof" is a role
+ * change: it returns what replkv_replicaof() / replkv_replicaof_none()
+ * return (REPLKV_ESTATE with failover on, REPLKV_EBUSY from a callback of
+ * kv). Any thread. */
 REPLKV_API int replkv_config_set(replkv_t *kv, const char *name,
                                  const char *value);
 
@@ -585,7 +594,12 @@ REPLKV_API int replkv_digest(replkv_t *kv, unsigned char out[16]);
 /* Makes the node a replica of the primary at host:port (Redis REPLICAOF):
  * it drops its replicas and its link to any previous primary, connects
  * (with back-off, so the primary need not be up yet), and resynchronises
- * (partially when its history allows). Writes on the node then fail with
+ * (partially when its history allows). host is an IP address or a name; a
+ * name is resolved before each attempt with libuv's thread pool, never on
+ * the node's loop, and one that does not resolve is logged (warning) and
+ * retried with the same back-off. A lookup still running when the primary
+ * changes or the node closes is cancelled or, if a pool thread already
+ * runs it, left to finish and ignored (replkv_close then waits for it). Writes on the node then fail with
  * REPLKV_EREADONLY unless replica-read-only is no. Returns once the role has
  * changed, before the sync: 0; REPLKV_EINVAL (bad host or port);
  * REPLKV_EBUSY from a callback of kv. Any other thread. */
@@ -653,6 +667,20 @@ typedef struct replkv_replica_info {
     int64_t lag_ms;       /* since its last ACK, -1 before the first */
 } replkv_replica_info;
 
+/* A replica's link to its primary, in the states Redis's ROLE and INFO
+ * name (the word in quotes, also in replkv_repl_info.link_state_name). */
+typedef enum replkv_link_state {
+    REPLKV_LINK_NONE = 0,   /* "none": a primary, no link */
+    REPLKV_LINK_CONNECT,    /* "connect": waiting for the next attempt
+                               (back-off after a failure), or, with
+                               failover on, no primary known yet */
+    REPLKV_LINK_CONNECTING, /* "connecting": resolving the primary's host
+                               name or waiting for the TCP connection */
+    REPLKV_LINK_HANDSHAKE,  /* "handshake": HELLO, AUTH and PSYNC */
+    REPLKV_LINK_SYNC,       /* "sync": a full resync is loading */
+    REPLKV_LINK_CONNECTED   /* "connected": applying the live stream */
+} replkv_link_state;
+
 typedef struct replkv_repl_info {
     size_t size; /* set by the caller: sizeof(replkv_repl_info) */
     replkv_node_role role;
@@ -667,9 +695,21 @@ typedef struct replkv_repl_info {
     int connected_replicas;
     uint64_t sync_full, sync_partial_ok, sync_partial_err;
     uint64_t bytes_sent, bytes_received;
-    /* The first min(connected_replicas, replicas_cap) replicas. */
+    /* The first min(connected_replicas, replicas_cap) replicas; every one
+     * with replkv_repl_info_get_all(). */
     replkv_replica_info replicas[16];
     int replicas_cap; /* 16 */
+    /* Added after 0.1.0 (filled only when size covers them). */
+    replkv_link_state link_state; /* replicas: REPLKV_LINK_NONE on a primary */
+    const char *link_state_name;  /* its Redis word, a static string */
+    /* Replicas: ms since the link to the primary went down (or since the
+     * node became a replica, if it never came up); -1 while it is up and
+     * on a primary. */
+    int64_t link_down_ms;
+    /* Replicas in REPLKV_LINK_SYNC: bytes received since the full resync
+     * began (the snapshot's total is not known before its end); 0
+     * otherwise. */
+    uint64_t sync_read_bytes;
 } replkv_repl_info;
 
 /* Fills *info, whose size field the caller set to sizeof *info as its
@@ -677,6 +717,18 @@ typedef struct replkv_repl_info {
  * so programs built against an older header keep working. Returns 0;
  * REPLKV_EINVAL (NULL, or size smaller than the size field). Any thread. */
 REPLKV_API int replkv_repl_info_get(replkv_t *kv, replkv_repl_info *info);
+
+/* replkv_repl_info_get() for a primary with any number of replicas: fills
+ * *info the same way and, from the same moment, copies the first
+ * min(info->connected_replicas, cap) connected replicas into replicas (an
+ * array of cap entries that the caller owns; the library keeps no pointer
+ * to it). Returns the number copied; when it is less than
+ * info->connected_replicas, call again with a larger array (replicas come
+ * and go between calls). REPLKV_EINVAL as replkv_repl_info_get, and for
+ * replicas NULL with cap > 0. Any thread. */
+REPLKV_API int replkv_repl_info_get_all(replkv_t *kv, replkv_repl_info *info,
+                                        replkv_replica_info *replicas,
+                                        size_t cap);
 
 /* ------------------------------------------------------------ failover */
 

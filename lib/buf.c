@@ -3,6 +3,8 @@
  */
 #include "buf.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 void rkv_buf_init(rkv_buf *b)
@@ -47,4 +49,35 @@ void rkv_buf_consume(rkv_buf *b, size_t n)
     }
     memmove(b->data, b->data + n, b->len - n);
     b->len -= n;
+}
+
+int rkv_buf_vprintf(rkv_buf *b, const char *fmt, va_list ap)
+{
+    size_t room = b->cap - b->len;
+    for (;;) {
+        va_list again;
+        va_copy(again, ap);
+        int n = vsnprintf(room ? (char *)b->data + b->len : NULL, room, fmt,
+                          again);
+        va_end(again);
+        if (n < 0)
+            return rkv_fail(REPLKV_ENOMEM, "buffer: bad format '%s'", fmt);
+        if ((size_t)n < room) {
+            b->len += (size_t)n;
+            return 0;
+        }
+        int rc = rkv_buf_grow(b, (size_t)n + 1);
+        if (rc != 0)
+            return rc;
+        room = b->cap - b->len;
+    }
+}
+
+int rkv_buf_printf(rkv_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = rkv_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return rc;
 }

@@ -8,6 +8,7 @@
 #ifndef RKV_BUF_H
 #define RKV_BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -26,6 +27,12 @@ void rkv_buf_init(rkv_buf *b);
 /* Releases the memory and leaves b empty, as after rkv_buf_init(). NULL is a
  * no-op. */
 void rkv_buf_free(rkv_buf *b);
+
+/* Appends printf-formatted text, keeping a NUL after it (not counted in
+ * len), so that data is a C string once anything was appended. Returns 0;
+ * REPLKV_ENOMEM (also for a format error), b unchanged. */
+int rkv_buf_printf(rkv_buf *b, const char *fmt, ...) RKV_PRINTF(2, 3);
+int rkv_buf_vprintf(rkv_buf *b, const char *fmt, va_list ap);
 
 /* Slow path of rkv_buf_reserve(). */
 int rkv_buf_grow(rkv_buf *b, size_t extra);

@@ -2,6 +2,7 @@
  * info.c - replkv_info(): the node's state as Redis INFO text, with Redis's
  * section and field names so that tools that parse INFO read it unchanged.
  */
+#include "buf.h"
 #include "node.h"
 #include "failover_node.h"
 #include "persist_node.h"
@@ -15,8 +16,7 @@
 #include <unistd.h>
 
 typedef struct text {
-    char *s;
-    size_t len, cap;
+    rkv_buf b; /* NUL-terminated once anything was added */
     bool oom;
 } text;
 
@@ -25,28 +25,10 @@ static void add(text *t, const char *fmt, ...)
 {
     if (t->oom)
         return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            t->oom = true;
-            return;
-        }
-        if ((size_t)n < t->cap - t->len) {
-            t->len += (size_t)n;
-            return;
-        }
-        size_t cap = (t->cap + (size_t)n + 1) * 2;
-        char *p = realloc(t->s, cap);
-        if (p == NULL) {
-            t->oom = true;
-            return;
-        }
-        t->s = p;
-        t->cap = cap;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    t->oom = rkv_buf_vprintf(&t->b, fmt, ap) != 0;
+    va_end(ap);
 }
 
 static void human_bytes(char *out, size_t cap, uint64_t n)
@@ -204,12 +186,12 @@ int replkv_info(replkv_t *kv, const char *section, char **out)
         add(&t, "%s", sep);
         section_keyspace(&t, &tot);
     }
-    if (!t.oom && t.s == NULL && (t.s = strdup("")) == NULL)
-        t.oom = true; /* "sentinel" with failover off: empty */
-    if (t.oom || t.s == NULL) {
-        free(t.s);
+    if (!t.oom && t.b.data == NULL)
+        add(&t, "%s", ""); /* "sentinel" with failover off: empty */
+    if (t.oom || t.b.data == NULL) {
+        rkv_buf_free(&t.b);
         return rkv_fail(REPLKV_ENOMEM, "info: out of memory");
     }
-    *out = t.s;
+    *out = (char *)t.b.data;
     return 0;
 }

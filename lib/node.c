@@ -65,6 +65,8 @@ int replkv_config_set(replkv_t *kv, const char *name, const char *value)
 {
     if (kv == NULL)
         return rkv_fail(REPLKV_EINVAL, "replkv_config_set: NULL node");
+    if (rkv_opt_is(name, "replicaof")) /* a role change, not a value */
+        return rkv_repl_config_replicaof(kv, value);
     pthread_mutex_lock(&kv->cfg_lock);
     int rc = rkv_config_set(&kv->cfg, name, value, true);
     if (rc == 0)

@@ -61,8 +61,9 @@ static const opt_def opt_table[] = {
     {"port", OPT_INT, FIELD(port), 0, 65535, NULL, false, false},
     {"bind", OPT_STR, FIELD(bind), 0, sizeof(((rkv_config *)0)->bind), NULL,
      false, false},
+    /* Runtime: replkv_config_set runs it as replkv_replicaof (node.c). */
     {"replicaof", OPT_STR, FIELD(replicaof), 0,
-     sizeof(((rkv_config *)0)->replicaof), NULL, false, false},
+     sizeof(((rkv_config *)0)->replicaof), NULL, true, false},
     {"requirepass", OPT_STR, FIELD(requirepass), 0,
      sizeof(((rkv_config *)0)->requirepass), NULL, true, false},
     {"masterauth", OPT_STR, FIELD(masterauth), 0,
@@ -182,6 +183,11 @@ static bool name_matches(const char *given, const char *known)
             return false;
     }
     return *given == '\0' && *known == '\0';
+}
+
+bool rkv_opt_is(const char *given, const char *known)
+{
+    return given != NULL && name_matches(given, known);
 }
 
 static const opt_def *find_opt(const char *name)

@@ -95,6 +95,10 @@ void rkv_config_defaults(rkv_config *c);
 int rkv_config_set(rkv_config *c, const char *name, const char *value,
                    bool runtime_only);
 
+/* True when a caller's spelling of an option (any case, '_' for '-' or
+ * ' ') names the option called known. */
+bool rkv_opt_is(const char *given, const char *known);
+
 /* Formats the option's value as rkv_config_set() accepts it. */
 int rkv_config_get(const rkv_config *c, const char *name, char *buf,
                    size_t cap, size_t *needed);

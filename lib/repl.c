@@ -120,7 +120,9 @@ int rkv_repl_init(replkv_t *kv, const replkv_opts *o)
         return rc;
     r->primary_port = rc == 1 ? port : 0;
     if (kv->cfg.sentinel_port != 0) {
-        /* Failover decides the role: boot read-only, primary unknown. */
+        /* Failover decides the role: boot read-only, primary unknown
+         * (and replicaof, ignored, reads "" until the cluster says). */
+        kv->cfg.replicaof[0] = '\0';
         r->primary_host[0] = '\0';
         r->primary_port = 0;
         atomic_store(&kv->mode, RKV_MODE_REPLICA);
@@ -128,6 +130,8 @@ int rkv_repl_init(replkv_t *kv, const replkv_opts *o)
         atomic_store(&kv->mode, RKV_MODE_REPLICA);
     else
         atomic_store(&kv->mode, rkv_repl_primary_mode(kv));
+    if (rkv_mode(kv) == RKV_MODE_REPLICA)
+        r->link_down_since_ms = rkv_mono_ms();
     uv_async_init(&kv->loop, &kv->repl_async, on_wake);
     kv->repl_async.data = kv;
     uv_timer_init(&kv->loop, &r->cron);
@@ -147,6 +151,7 @@ int rkv_repl_start(replkv_t *kv)
         if (rc != 0)
             return rc;
     }
+    rkv_transport_start(kv);
     uv_timer_start(&kv->repl->cron, on_cron, RKV_REPL_CRON_MS,
                    RKV_REPL_CRON_MS);
     if (rkv_fonode_on(kv))
@@ -274,6 +279,19 @@ static void role_event(replkv_t *kv, int old_mode, uint64_t epoch)
     r->role_cb(kv, &ev, r->role_ud);
 }
 
+/* The replicaof option follows the role, whoever changed it (REPLICAOF,
+ * a failover), so that replkv_config_get reports the primary followed. */
+static void set_replicaof_value(replkv_t *kv, const char *host, int port)
+{
+    pthread_mutex_lock(&kv->cfg_lock);
+    if (port == 0)
+        kv->cfg.replicaof[0] = '\0';
+    else
+        snprintf(kv->cfg.replicaof, sizeof kv->cfg.replicaof, "%s %d", host,
+                 port);
+    pthread_mutex_unlock(&kv->cfg_lock);
+}
+
 typedef struct addr_arg {
     const char *host;
     int port;
@@ -304,7 +322,10 @@ int rkv_repl_become_replica(replkv_t *kv, const char *host, int port,
     pthread_mutex_lock(&r->lock);
     snprintf(r->primary_host, sizeof r->primary_host, "%s", a->host);
     r->primary_port = a->port;
+    if (old != RKV_MODE_REPLICA)
+        r->link_down_since_ms = rkv_mono_ms();
     pthread_mutex_unlock(&r->lock);
+    set_replicaof_value(kv, a->host, a->port);
     atomic_store(&kv->mode, RKV_MODE_REPLICA);
     drop_replicas(kv, "this node became a replica");
     if (r->primary != NULL)
@@ -356,7 +377,9 @@ int rkv_repl_become_primary(replkv_t *kv, uint64_t epoch)
     pthread_mutex_lock(&r->lock);
     r->primary_host[0] = '\0';
     r->primary_port = 0;
+    r->link_down_since_ms = 0;
     pthread_mutex_unlock(&r->lock);
+    set_replicaof_value(kv, "", 0);
     r->fresh = false;
     atomic_store(&kv->mode, rkv_repl_primary_mode(kv));
     rkv_log(kv, REPLKV_LOG_NOTICE,
@@ -387,6 +410,19 @@ int replkv_replicaof_none(replkv_t *kv)
                                        "(sentinel monitor): use "
                                        "replkv_failover");
     return rkv_repl_run_on_io(kv, do_replicaof_none, NULL);
+}
+
+int rkv_repl_config_replicaof(replkv_t *kv, const char *value)
+{
+    if (value == NULL)
+        return rkv_fail(REPLKV_EINVAL, "replicaof: NULL value");
+    char host[256];
+    int port = 0;
+    int rc = rkv_parse_replicaof(value, host, sizeof host, &port);
+    if (rc < 0)
+        return rc;
+    return rc == 1 ? replkv_replicaof(kv, host, port)
+                   : replkv_replicaof_none(kv);
 }
 
 int replkv_role(replkv_t *kv)

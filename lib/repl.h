@@ -56,6 +56,10 @@ struct rkv_link {
     bool peer;     /* a failover link (HELLO flag RKV_HELLO_PEER): it
                       carries failover messages only */
     bool closing;
+    bool tcp_up;          /* (lock) outgoing: the TCP connection is up */
+    /* Outgoing: the host name lookup in flight, or NULL. The lookup owns
+     * itself and outlives a closed link (transport.c, on_resolved). */
+    struct rkv_lookup *lookup;
     rkv_link_state state; /* (lock) */
     char addr[256];       /* peer ip or primary host (lock) */
     int port;             /* peer's listening port from HELLO (lock) */
@@ -112,6 +116,10 @@ typedef struct rkv_repl {
     uint64_t primary_last_io_ms; /* (lock) */
     bool link_up;                /* (lock) */
     bool sync_in_progress;       /* (lock) */
+    /* (lock) Mono ms the link to the primary went down, or the node
+     * became a replica; 0 while it is up, and on a primary. */
+    uint64_t link_down_since_ms;
+    uint64_t sync_start_rx; /* (lock) bytes_received when a full resync began */
     /* Counters (lock). */
     uint64_t sync_full, sync_partial_ok, sync_partial_err;
     uint64_t bytes_sent, bytes_received;
@@ -121,7 +129,8 @@ typedef struct rkv_repl {
     uv_timer_t cron;
     uv_timer_t reconnect;
     uv_timer_t ack_timer; /* replica: a deferred ACK (repl_replica.c) */
-    bool connecting;
+    struct sockaddr_storage src_addr; /* bind-source-addr, resolved once */
+    bool src_ok;
     unsigned backoff_ms;
     unsigned full_sync_failures;
     uint64_t last_ping_ms;
@@ -149,6 +158,10 @@ void rkv_repl_request_resync(replkv_t *kv);
  * or an append-only file, else RKV_MODE_STANDALONE. */
 int rkv_repl_primary_mode(replkv_t *kv);
 void rkv_repl_config_changed(replkv_t *kv, const char *name);
+/* replkv_config_set(kv, "replicaof", value): replkv_replicaof() for
+ * "host port", replkv_replicaof_none() for "no one" (or "", "none"), with
+ * their errors. The option's value follows every role change. */
+int rkv_repl_config_replicaof(replkv_t *kv, const char *value);
 bool rkv_repl_on_io_thread(replkv_t *kv);
 /* Runs fn on the I/O thread for an application thread and waits for it:
  * its return, with its replkv_last_error() detail carried over. */
@@ -169,6 +182,8 @@ char *rkv_repl_info_text(replkv_t *kv);
 
 /* transport.c */
 int rkv_transport_listen(replkv_t *kv, char *err, size_t errcap);
+/* Before the loop runs: resolves bind-source-addr (logged if it fails). */
+void rkv_transport_start(replkv_t *kv);
 void rkv_transport_connect(replkv_t *kv);
 /* An outgoing failover link to a peer (NULL if it could not start). */
 rkv_link *rkv_transport_connect_peer(replkv_t *kv, const char *host,

@@ -186,6 +186,7 @@ static int swap_in(rkv_link *l)
     pthread_mutex_lock(&r->lock);
     l->state = LINK_ONLINE;
     r->link_up = true;
+    r->link_down_since_ms = 0;
     r->sync_in_progress = false;
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->lock);
@@ -216,6 +217,7 @@ static int start_load(rkv_link *l, const rkv_msg *m)
     pthread_mutex_lock(&kv->repl->lock);
     l->state = LINK_LOADING;
     kv->repl->sync_in_progress = true;
+    kv->repl->sync_start_rx = kv->repl->bytes_received;
     pthread_mutex_unlock(&kv->repl->lock);
     rkv_log(kv, REPLKV_LOG_NOTICE,
             "replication: full resync from %s:%d, replid %s offset %lld",
@@ -249,6 +251,7 @@ static int on_continue(rkv_link *l, const rkv_msg *m)
     pthread_mutex_lock(&kv->repl->lock);
     l->state = LINK_ONLINE;
     kv->repl->link_up = true;
+    kv->repl->link_down_since_ms = 0;
     pthread_mutex_unlock(&kv->repl->lock);
     rkv_log(kv, REPLKV_LOG_NOTICE,
             "replication: partial resync from %s:%d at offset %lld%s", l->addr,
@@ -292,7 +295,9 @@ int rkv_replica_on_frame(rkv_link *l, const rkv_msg *m, const uint8_t *frame,
                            (long long)l->load_end, (long long)l->load_off);
             return 1;
         }
+        pthread_mutex_lock(&kv->repl->lock);
         l->state = LINK_LOADING_TAIL;
+        pthread_mutex_unlock(&kv->repl->lock);
         if (l->load_off == l->load_end)
             return swap_in(l);
         return 0;

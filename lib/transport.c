@@ -1,9 +1,11 @@
 /*
  * transport.c - the only code that touches sockets (libuv, on the node's
  * I/O thread): the listener for replicas, the outgoing link to our primary
- * with reconnection and back-off, each link's read buffer cut into frames,
- * and its write queue, batched (one uv_write per flush) with the pending
- * bytes counted so the primary can stop feeding a slow replica.
+ * with reconnection and back-off (host names resolved by uv_getaddrinfo in
+ * libuv's thread pool, so the loop never waits for DNS), each link's read
+ * buffer cut into frames, and its write queue, batched (one uv_write per
+ * flush) with the pending bytes counted so the primary can stop feeding a
+ * slow replica.
  */
 #include <netdb.h>
 #include <stdio.h>
@@ -20,6 +22,16 @@ typedef struct wreq {
     uint8_t *data;
     size_t len;
 } wreq;
+
+/* A host name lookup for an outgoing link. It lives apart from the link:
+ * uv_cancel cannot stop a lookup that a pool thread already runs, so its
+ * callback may come after the link is freed. Closing the link cuts
+ * lookup->l; the callback always frees the lookup. */
+typedef struct rkv_lookup {
+    uv_getaddrinfo_t req;
+    rkv_link *l; /* NULL once the link closed */
+    char host[256];
+} rkv_lookup;
 
 /* ------------------------------------------------------------ closing */
 
@@ -76,6 +88,12 @@ void rkv_link_close(rkv_link *l, replkv_log_level lvl, const char *fmt, ...)
     bool was_loading = repl_out && (l->state == LINK_LOADING ||
                                     l->state == LINK_LOADING_TAIL);
     l->closing = true;
+    if (l->lookup != NULL) {
+        /* The lookup's callback frees it, cancelled or not. */
+        l->lookup->l = NULL;
+        uv_cancel((uv_req_t *)&l->lookup->req);
+        l->lookup = NULL;
+    }
     pthread_mutex_lock(&r->lock);
     if (l->peer) {
         for (rkv_link **pp = &r->peer_links; *pp; pp = &(*pp)->next) {
@@ -87,6 +105,8 @@ void rkv_link_close(rkv_link *l, replkv_log_level lvl, const char *fmt, ...)
     } else if (l->outgoing) {
         if (r->primary == l)
             r->primary = NULL;
+        if (r->link_down_since_ms == 0)
+            r->link_down_since_ms = rkv_mono_ms();
         r->link_up = false;
         r->sync_in_progress = false;
     } else {
@@ -319,12 +339,23 @@ static void on_connection(uv_stream_t *server, int status)
     rkv_link_start(l);
 }
 
-static int resolve(const char *host, int port, struct sockaddr_storage *ss)
+/* An IPv4 or IPv6 literal; REPLKV_ENET for anything else. */
+static int numeric_addr(const char *host, int port,
+                        struct sockaddr_storage *ss)
 {
     memset(ss, 0, sizeof *ss);
     if (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0)
         return 0;
     if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0)
+        return 0;
+    return REPLKV_ENET;
+}
+
+/* Blocking: only while the node starts, before its loop runs (bind,
+ * bind-source-addr). Links resolve with uv_getaddrinfo (link_connect). */
+static int resolve(const char *host, int port, struct sockaddr_storage *ss)
+{
+    if (numeric_addr(host, port, ss) == 0)
         return 0;
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_socktype = SOCK_STREAM;
@@ -362,12 +393,24 @@ int rkv_transport_listen(replkv_t *kv, char *err, size_t errcap)
     return 0;
 }
 
+void rkv_transport_start(replkv_t *kv)
+{
+    rkv_repl *r = kv->repl;
+    const char *src = kv->cfg.bind_source_addr;
+    if (src[0] == '\0')
+        return;
+    r->src_ok = resolve(src, 0, &r->src_addr) == 0;
+    if (!r->src_ok)
+        rkv_log(kv, REPLKV_LOG_WARNING,
+                "bind-source-addr: cannot resolve '%s': outgoing links will "
+                "fail",
+                src);
+}
+
 static void on_connected(uv_connect_t *req, int status)
 {
     rkv_link *l = req->data;
     replkv_t *kv = l->kv;
-    if (!l->peer)
-        kv->repl->connecting = false;
     if (l->closing)
         return;
     if (status < 0) {
@@ -376,6 +419,9 @@ static void on_connected(uv_connect_t *req, int status)
         return;
     }
     uv_tcp_nodelay(&l->tcp, 1);
+    pthread_mutex_lock(&kv->repl->lock);
+    l->tcp_up = true;
+    pthread_mutex_unlock(&kv->repl->lock);
     if (l->peer)
         rkv_log(kv, REPLKV_LOG_VERBOSE, "failover: connected to peer %s:%d",
                 l->addr, l->port);
@@ -387,33 +433,87 @@ static void on_connected(uv_connect_t *req, int status)
     rkv_link_start(l);
 }
 
-/* Starts connecting l (registered by the caller) to host:port; on failure
- * the link is closed (which schedules what its kind needs). */
-static void link_connect(rkv_link *l, const char *host, int port)
+/* Starts the TCP connection of l to ss; on failure the link is closed. */
+static void link_connect_addr(rkv_link *l, const struct sockaddr_storage *ss)
 {
-    struct sockaddr_storage ss;
-    if (resolve(host, port, &ss) != 0) {
-        rkv_link_close(l, REPLKV_LOG_WARNING, "cannot resolve '%s'", host);
-        return;
-    }
+    rkv_repl *r = l->kv->repl;
     const char *src = l->kv->cfg.bind_source_addr;
-    struct sockaddr_storage from;
     if (src[0] != '\0' &&
-        (resolve(src, 0, &from) != 0 ||
-         uv_tcp_bind(&l->tcp, (struct sockaddr *)&from, 0) != 0)) {
+        (!r->src_ok ||
+         uv_tcp_bind(&l->tcp, (const struct sockaddr *)&r->src_addr, 0) !=
+             0)) {
         rkv_link_close(l, REPLKV_LOG_WARNING,
                        "bind-source-addr: cannot bind to '%s'", src);
         return;
     }
     l->creq.data = l;
-    if (!l->peer)
-        l->kv->repl->connecting = true;
-    int rc = uv_tcp_connect(&l->creq, &l->tcp, (struct sockaddr *)&ss,
+    int rc = uv_tcp_connect(&l->creq, &l->tcp, (const struct sockaddr *)ss,
                             on_connected);
-    if (rc != 0) {
-        if (!l->peer)
-            l->kv->repl->connecting = false;
+    if (rc != 0)
         rkv_link_close(l, REPLKV_LOG_WARNING, "connect failed: %s",
+                       uv_strerror(rc));
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status,
+                        struct addrinfo *res)
+{
+    rkv_lookup *lk = req->data;
+    rkv_link *l = lk->l;
+    struct sockaddr_storage ss;
+    bool found = status == 0 && res != NULL &&
+                 res->ai_addrlen <= sizeof ss;
+    if (found) {
+        memset(&ss, 0, sizeof ss);
+        memcpy(&ss, res->ai_addr, res->ai_addrlen);
+    }
+    uv_freeaddrinfo(res);
+    if (l == NULL) { /* the link closed meanwhile (or the node) */
+        free(lk);
+        return;
+    }
+    l->lookup = NULL;
+    if (!found) {
+        /* Closing schedules the next attempt, with back-off. */
+        rkv_link_close(l, l->peer ? REPLKV_LOG_VERBOSE : REPLKV_LOG_WARNING,
+                       "cannot resolve '%s': %s", lk->host,
+                       status < 0 ? uv_strerror(status) : "no address");
+        free(lk);
+        return;
+    }
+    free(lk);
+    link_connect_addr(l, &ss);
+}
+
+/* Starts connecting l (registered by the caller) to host:port: at once for
+ * an IP address, after an asynchronous lookup for a name; on failure the
+ * link is closed (which schedules what its kind needs). */
+static void link_connect(rkv_link *l, const char *host, int port)
+{
+    struct sockaddr_storage ss;
+    if (numeric_addr(host, port, &ss) == 0) {
+        link_connect_addr(l, &ss);
+        return;
+    }
+    rkv_lookup *lk = calloc(1, sizeof *lk);
+    if (lk == NULL) {
+        rkv_link_close(l, REPLKV_LOG_WARNING, "cannot resolve '%s': %s", host,
+                       "out of memory");
+        return;
+    }
+    lk->l = l;
+    lk->req.data = lk;
+    snprintf(lk->host, sizeof lk->host, "%s", host);
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    struct addrinfo hints = {0};
+    hints.ai_socktype = SOCK_STREAM;
+    l->lookup = lk;
+    int rc = uv_getaddrinfo(&l->kv->loop, &lk->req, on_resolved, host, ps,
+                            &hints);
+    if (rc != 0) {
+        l->lookup = NULL;
+        free(lk);
+        rkv_link_close(l, REPLKV_LOG_WARNING, "cannot resolve '%s': %s", host,
                        uv_strerror(rc));
     }
 }

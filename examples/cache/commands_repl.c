@@ -115,18 +115,12 @@ void cmd_replicaof(cache_client *c)
 void cmd_role(cache_client *c)
 {
     cache_server *srv = c->srv;
-    replkv_repl_info *in = malloc(sizeof *in);
-    if (in == NULL) {
+    repl_snapshot *snap = repl_info_fetch(srv->kv);
+    if (snap == NULL) {
         c_err(c, "ERR out of memory");
         return;
     }
-    in->size = sizeof *in;
-    int rc = replkv_repl_info_get(srv->kv, in);
-    if (rc < 0) {
-        free(in);
-        c_libfail(c, rc);
-        return;
-    }
+    const replkv_repl_info *in = &snap->in;
     rbuf *b = c->reply;
     if (in->role == REPLKV_ROLE_REPLICA) {
         reply_array(b, 5);
@@ -138,18 +132,15 @@ void cmd_role(cache_client *c)
     } else {
         /* Redis lists only the replicas that are online. */
         size_t online = 0;
-        int n = in->connected_replicas < in->replicas_cap
-                    ? in->connected_replicas
-                    : in->replicas_cap;
-        for (int i = 0; i < n; i++)
-            if (strcmp(in->replicas[i].state, "online") == 0)
+        for (size_t i = 0; i < snap->nall; i++)
+            if (strcmp(snap->all[i].state, "online") == 0)
                 online++;
         reply_array(b, 3);
         reply_bulk_cstr(b, "master");
         reply_int(b, in->offset);
         reply_array(b, online);
-        for (int i = 0; i < n; i++) {
-            const replkv_replica_info *r = &in->replicas[i];
+        for (size_t i = 0; i < snap->nall; i++) {
+            const replkv_replica_info *r = &snap->all[i];
             if (strcmp(r->state, "online") != 0)
                 continue;
             reply_array(b, 3);
@@ -158,7 +149,7 @@ void cmd_role(cache_client *c)
             reply_bulk_ll(b, r->acked_offset < 0 ? 0 : r->acked_offset);
         }
     }
-    free(in);
+    repl_info_free(snap);
 }
 
 void cmd_wait(cache_client *c)
@@ -182,24 +173,18 @@ void cmd_wait(cache_client *c)
         c_err(c, "ERR timeout is negative");
         return;
     }
-    replkv_repl_info *in = malloc(sizeof *in);
-    if (in == NULL) {
+    repl_snapshot *snap = repl_info_fetch(srv->kv);
+    if (snap == NULL) {
         c_err(c, "ERR out of memory");
         return;
     }
-    in->size = sizeof *in;
-    int rc = replkv_repl_info_get(srv->kv, in);
     /* A full resync since the client's last write (this node was a replica
      * for a while) may have restarted the offsets below it: wait for no
      * more than the stream holds. */
-    if (rc == 0 && c->woff > in->offset)
-        c->woff = in->offset;
-    int acked = rc == 0 ? repl_count_acked(in, c->woff) : 0;
-    free(in);
-    if (rc < 0) {
-        c_libfail(c, rc);
-        return;
-    }
+    if (c->woff > snap->in.offset)
+        c->woff = snap->in.offset;
+    int acked = repl_count_acked(snap, c->woff);
+    repl_info_free(snap);
     /* Enough already: answer at once, as Redis does. */
     if (acked >= n) {
         reply_int(c->reply, acked);
@@ -227,16 +212,14 @@ static bool failover_running(cache_server *srv)
     return running;
 }
 
-/* The replica at host and client port among in's, or NULL. */
-static const replkv_replica_info *find_replica(const replkv_repl_info *in,
+/* The replica at host and client port in s, or NULL. */
+static const replkv_replica_info *find_replica(const repl_snapshot *s,
                                                const char *host, long long port)
 {
-    int n = in->connected_replicas < in->replicas_cap ? in->connected_replicas
-                                                      : in->replicas_cap;
-    for (int i = 0; i < n; i++)
-        if (strcmp(in->replicas[i].addr, host) == 0 &&
-            repl_replica_client_port(in->replicas[i].port) == port)
-            return &in->replicas[i];
+    for (size_t i = 0; i < s->nall; i++)
+        if (strcmp(s->all[i].addr, host) == 0 &&
+            repl_replica_client_port(s->all[i].port) == port)
+            return &s->all[i];
     return NULL;
 }
 
@@ -252,14 +235,12 @@ static const char *failover_check(cache_server *srv, const char *host,
         return "ERR FAILOVER already in progress.";
     if (replkv_role(srv->kv) != REPLKV_ROLE_PRIMARY)
         return "ERR FAILOVER is not valid when server is a replica.";
-    replkv_repl_info *in = malloc(sizeof *in);
-    if (in == NULL)
+    repl_snapshot *snap = repl_info_fetch(srv->kv);
+    if (snap == NULL)
         return "ERR out of memory";
-    memset(in, 0, sizeof *in);
-    in->size = sizeof *in;
     const char *err = NULL;
     const replkv_replica_info *r = NULL;
-    if (replkv_repl_info_get(srv->kv, in) != 0 || in->connected_replicas == 0)
+    if (snap->in.connected_replicas == 0)
         err = "ERR FAILOVER requires connected replicas.";
     else if (force && (timeout == 0 || host == NULL))
         err = "ERR FAILOVER with force option requires both a timeout and "
@@ -270,13 +251,13 @@ static const char *failover_check(cache_server *srv, const char *host,
         err = "ERR FAILOVER FORCE is not supported by this build (a "
               "failover never loses acknowledged writes: it is abandoned "
               "after its TIMEOUT)";
-    else if (host != NULL && (r = find_replica(in, host, port)) == NULL)
+    else if (host != NULL && (r = find_replica(snap, host, port)) == NULL)
         err = "ERR FAILOVER target HOST and PORT is not a replica.";
     else if (r != NULL && strcmp(r->state, "online") != 0)
         err = "ERR FAILOVER target replica is not online.";
     else if (r != NULL)
         snprintf(target, cap, "%s:%d", r->addr, r->port);
-    free(in);
+    repl_info_free(snap);
     return err;
 }
 

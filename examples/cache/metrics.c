@@ -492,18 +492,19 @@ static long rss_bytes(void)
 
 /* True if replica i has the same labels as an earlier one (two replicas
  * without a repl-port on one host): a series must appear once. */
-static bool same_labels_earlier(const replkv_repl_info *in, int i)
+static bool same_labels_earlier(const repl_snapshot *s, size_t i)
 {
-    for (int j = 0; j < i; j++)
-        if (in->replicas[j].port == in->replicas[i].port &&
-            strcmp(in->replicas[j].addr, in->replicas[i].addr) == 0)
+    for (size_t j = 0; j < i; j++)
+        if (s->all[j].port == s->all[i].port &&
+            strcmp(s->all[j].addr, s->all[i].addr) == 0)
             return true;
     return false;
 }
 
 static void render_replication(cache_server *srv, rbuf *b,
-                               const replkv_repl_info *in)
+                               const repl_snapshot *snap)
 {
+    const replkv_repl_info *in = &snap->in;
     bool replica = in->role == REPLKV_ROLE_REPLICA;
     bool witness = in->role == REPLKV_ROLE_WITNESS;
     family(b, "role", "gauge",
@@ -517,14 +518,13 @@ static void render_replication(cache_server *srv, rbuf *b,
     gauge(b, "connected_replicas", "Replicas connected to this node.",
           in->connected_replicas);
 
-    int n = in->connected_replicas < in->replicas_cap ? in->connected_replicas
-                                                      : in->replicas_cap;
+    size_t n = snap->nall;
     char labels[160], addr[140];
     family(b, "replica_acked_offset", "gauge",
            "Stream offset each replica acknowledged (client port).");
-    for (int i = 0; i < n; i++) {
-        const replkv_replica_info *r = &in->replicas[i];
-        if (r->acked_offset < 0 || same_labels_earlier(in, i))
+    for (size_t i = 0; i < n; i++) {
+        const replkv_replica_info *r = &snap->all[i];
+        if (r->acked_offset < 0 || same_labels_earlier(snap, i))
             continue;
         escape_label(addr, sizeof addr, r->addr);
         snprintf(labels, sizeof labels, "addr=\"%s\",port=\"%d\"", addr,
@@ -533,9 +533,9 @@ static void render_replication(cache_server *srv, rbuf *b,
     }
     family(b, "replica_lag_seconds", "gauge",
            "Seconds since each replica's last acknowledgement.");
-    for (int i = 0; i < n; i++) {
-        const replkv_replica_info *r = &in->replicas[i];
-        if (r->lag_ms < 0 || same_labels_earlier(in, i))
+    for (size_t i = 0; i < n; i++) {
+        const replkv_replica_info *r = &snap->all[i];
+        if (r->lag_ms < 0 || same_labels_earlier(snap, i))
             continue;
         escape_label(addr, sizeof addr, r->addr);
         snprintf(labels, sizeof labels, "addr=\"%s\",port=\"%d\"", addr,
@@ -544,9 +544,9 @@ static void render_replication(cache_server *srv, rbuf *b,
     }
     family(b, "replica_online", "gauge",
            "1 for a replica that streams, 0 while it syncs.");
-    for (int i = 0; i < n; i++) {
-        const replkv_replica_info *r = &in->replicas[i];
-        if (same_labels_earlier(in, i))
+    for (size_t i = 0; i < n; i++) {
+        const replkv_replica_info *r = &snap->all[i];
+        if (same_labels_earlier(snap, i))
             continue;
         escape_label(addr, sizeof addr, r->addr);
         snprintf(labels, sizeof labels, "addr=\"%s\",port=\"%d\"", addr,
@@ -670,14 +670,10 @@ void metrics_render(cache_server *srv, rbuf *b)
     gauge(b, "uptime_seconds", "Seconds since the server started.",
           (int64_t)((util_mono_ms() - srv->start_ms) / 1000));
 
-    replkv_repl_info *in = malloc(sizeof *in);
-    if (in != NULL) {
-        memset(in, 0, sizeof *in);
-        in->size = sizeof *in;
-        if (replkv_repl_info_get(srv->kv, in) == 0)
-            render_replication(srv, b, in);
-        free(in);
-    }
+    repl_snapshot *snap = repl_info_fetch(srv->kv);
+    if (snap != NULL)
+        render_replication(srv, b, snap);
+    repl_info_free(snap);
     render_failover(srv, b);
 
     gauge(b, "connected_clients", "Client connections open.",

@@ -45,18 +45,45 @@ int repl_primary_client_port(cache_server *srv, int peer_port)
 
 const char *repl_replica_state(const replkv_repl_info *in)
 {
-    /* The library tells only link up, loading, or neither: "connect" covers
-     * both Redis's connect (back-off) and connecting/handshake. */
-    if (in->sync_in_progress)
-        return "sync";
-    return in->link_up ? "connected" : "connect";
+    /* Redis's words, as the library names its link states. */
+    return in->link_state_name != NULL ? in->link_state_name : "connect";
 }
 
-int repl_count_acked(const replkv_repl_info *in, int64_t off)
+repl_snapshot *repl_info_fetch(replkv_t *kv)
+{
+    repl_snapshot *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    s->in.size = sizeof s->in;
+    /* Replicas may connect between two looks: grow until all fit. */
+    for (size_t cap = 16;; cap = (size_t)s->in.connected_replicas * 2) {
+        replkv_replica_info *bigger = realloc(s->all, cap * sizeof *bigger);
+        if (bigger == NULL)
+            break;
+        s->all = bigger;
+        int n = replkv_repl_info_get_all(kv, &s->in, s->all, cap);
+        if (n < 0)
+            break;
+        s->nall = (size_t)n;
+        if (n == s->in.connected_replicas)
+            return s;
+    }
+    repl_info_free(s);
+    return NULL;
+}
+
+void repl_info_free(repl_snapshot *s)
+{
+    if (s != NULL)
+        free(s->all);
+    free(s);
+}
+
+int repl_count_acked(const repl_snapshot *s, int64_t off)
 {
     int n = 0;
-    for (int i = 0; i < in->connected_replicas && i < in->replicas_cap; i++) {
-        const replkv_replica_info *r = &in->replicas[i];
+    for (size_t i = 0; i < s->nall; i++) {
+        const replkv_replica_info *r = &s->all[i];
         if (strcmp(r->state, "online") == 0 && r->acked_offset >= off)
             n++;
     }
@@ -107,15 +134,14 @@ static void replica_line(rbuf *t, const char *line, size_t n)
 void repl_info_section(cache_server *srv, rbuf *t)
 {
     char *lib = NULL;
-    replkv_repl_info *in = malloc(sizeof *in);
-    if (in == NULL || replkv_info(srv->kv, "replication", &lib) != 0 ||
+    repl_snapshot *snap = repl_info_fetch(srv->kv);
+    if (snap == NULL || replkv_info(srv->kv, "replication", &lib) != 0 ||
         lib == NULL) {
-        free(in);
+        repl_info_free(snap);
         reply_addf(t, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
         return;
     }
-    in->size = sizeof *in;
-    replkv_repl_info_get(srv->kv, in);
+    const replkv_repl_info *in = &snap->in;
     bool replica = in->role == REPLKV_ROLE_REPLICA;
     /* The library's text with Redis's field names, its ports made client
      * ports and the fields that Redis adds (and Sentinel reads) added in
@@ -137,51 +163,44 @@ void repl_info_section(cache_server *srv, rbuf *t)
         }
         if (starts(line, n, "slave_repl_offset:"))
             reply_addf(t, "slave_read_repl_offset:%" PRId64 "\r\n", in->offset);
+        if (starts(line, n, "slave_read_only:"))
+            reply_addf(t, "slave_priority:%lld\r\n", srv->conf.replica_priority);
         if (starts(line, n, "master_replid:"))
             reply_addf(t, "master_failover_state:no-failover\r\n");
         reply_raw(t, line, n);
         reply_raw(t, "\r\n", 2);
-        if (replica && starts(line, n, "slave_repl_offset:")) {
-            if (!in->link_up) {
-                uint64_t since = srv->link_down_since_ms;
-                long long secs =
-                    since ? ((long long)util_now_ms() - (long long)since) / 1000
-                          : -1;
-                reply_addf(t, "master_link_down_since_seconds:%lld\r\n", secs);
-            }
-            reply_addf(t, "slave_priority:%lld\r\n", srv->conf.replica_priority);
-        } else if (replica && starts(line, n, "slave_read_only:")) {
+        if (replica && starts(line, n, "slave_read_only:")) {
+            /* Redis: slave_priority, slave_read_only, replica_announced. */
             reply_addf(t, "replica_announced:1\r\n");
         } else if (starts(line, n, "connected_slaves:")) {
             long long min = lib_int(srv, "min-replicas-to-write", 0);
             long long lag = lib_int(srv, "min-replicas-max-lag", 10);
             if (!replica && min > 0 && lag > 0) {
                 int good = 0;
-                for (int i = 0;
-                     i < in->connected_replicas && i < in->replicas_cap; i++)
-                    if (strcmp(in->replicas[i].state, "online") == 0 &&
-                        in->replicas[i].lag_ms >= 0 &&
-                        in->replicas[i].lag_ms <= lag * 1000)
+                for (size_t i = 0; i < snap->nall; i++)
+                    if (strcmp(snap->all[i].state, "online") == 0 &&
+                        snap->all[i].lag_ms >= 0 &&
+                        snap->all[i].lag_ms <= lag * 1000)
                         good++;
                 reply_addf(t, "min_slaves_good_slaves:%d\r\n", good);
             }
         }
     }
     replkv_free(lib);
-    free(in);
+    repl_info_free(snap);
 }
 
 /* Logs each replica that came online or went away since the last look,
  * with client ports, and the count now connected. */
-static void log_replica_changes(cache_server *srv, const replkv_repl_info *in)
+static void log_replica_changes(cache_server *srv, const repl_snapshot *snap)
 {
-    char now[16][80];
+    const replkv_repl_info *in = &snap->in;
+    char(*now)[80] = calloc(snap->nall + 1, sizeof *now);
+    if (now == NULL)
+        return; /* looked at again on the next tick */
     int n = 0;
-    int total = in->connected_replicas < in->replicas_cap
-                    ? in->connected_replicas
-                    : in->replicas_cap;
-    for (int i = 0; i < total && n < 16; i++) {
-        const replkv_replica_info *r = &in->replicas[i];
+    for (size_t i = 0; i < snap->nall; i++) {
+        const replkv_replica_info *r = &snap->all[i];
         if (strcmp(r->state, "online") != 0)
             continue;
         snprintf(now[n++], sizeof now[0], "%s:%d", r->addr,
@@ -208,7 +227,8 @@ static void log_replica_changes(cache_server *srv, const replkv_repl_info *in)
                     srv->last_replicas[j], in->offset,
                     in->connected_replicas);
     }
-    memcpy(srv->last_replicas, now, sizeof now);
+    free(srv->last_replicas);
+    srv->last_replicas = now;
     srv->nlast_replicas = n;
 }
 
@@ -222,8 +242,9 @@ static int role_mark(int role)
                                          : 'M';
 }
 
-static void log_repl_changes(cache_server *srv, const replkv_repl_info *in)
+static void log_repl_changes(cache_server *srv, const repl_snapshot *snap)
 {
+    const replkv_repl_info *in = &snap->in;
     int role = (int)in->role;
     int cport = repl_primary_client_port(srv, in->primary_port);
     if (role != srv->last_role) {
@@ -281,21 +302,16 @@ static void log_repl_changes(cache_server *srv, const replkv_repl_info *in)
                     in->primary_host, cport, in->primary_port, in->offset);
         srv->last_link_up = in->link_up;
     }
-    log_replica_changes(srv, in);
+    log_replica_changes(srv, snap);
 }
 
 void repl_cron(cache_server *srv)
 {
-    replkv_repl_info *in = malloc(sizeof *in);
-    if (in == NULL)
+    repl_snapshot *snap = repl_info_fetch(srv->kv);
+    if (snap == NULL)
         return;
-    memset(in, 0, sizeof *in);
-    in->size = sizeof *in;
-    if (replkv_repl_info_get(srv->kv, in) != 0) {
-        free(in);
-        return;
-    }
-    log_repl_changes(srv, in);
+    const replkv_repl_info *in = &snap->in;
+    log_repl_changes(srv, snap);
     if (in->role != REPLKV_ROLE_REPLICA)
         srv->link_down_since_ms = 0;
     else if (in->link_up)
@@ -303,7 +319,7 @@ void repl_cron(cache_server *srv)
     else if (srv->link_down_since_ms == 0)
         srv->link_down_since_ms = (uint64_t)util_now_ms();
     srv->last_offset = in->offset;
-    free(in);
+    repl_info_free(snap);
 }
 
 /* ------------------------------------------------------------ failover */
@@ -388,14 +404,9 @@ static void on_wait_timer(uv_timer_t *t)
         repl_unblock_all(srv);
         return;
     }
-    replkv_repl_info *in = malloc(sizeof *in);
-    if (in == NULL)
+    repl_snapshot *snap = repl_info_fetch(srv->kv);
+    if (snap == NULL)
         return; /* tried again on the next tick */
-    in->size = sizeof *in;
-    if (replkv_repl_info_get(srv->kv, in) != 0) {
-        free(in);
-        return;
-    }
     uint64_t now = util_mono_ms();
     cache_client *next;
     for (cache_client *c = srv->blocked; c != NULL; c = next) {
@@ -404,12 +415,12 @@ static void on_wait_timer(uv_timer_t *t)
         if (!(c->flags & CF_BLOCKED) || (c->flags & CF_CLOSING))
             break;
         next = c->bnext;
-        int n = repl_count_acked(in, c->woff);
+        int n = repl_count_acked(snap, c->woff);
         if (n >= c->wait_replicas ||
             (c->wait_deadline_ms != 0 && now >= c->wait_deadline_ms))
             answer(c, n);
     }
-    free(in);
+    repl_info_free(snap);
 }
 
 void repl_block_wait(cache_client *c, long long n, uint64_t deadline_ms)
@@ -456,6 +467,9 @@ void repl_unblock_all(cache_server *srv)
 
 void repl_stop(cache_server *srv)
 {
+    free(srv->last_replicas);
+    srv->last_replicas = NULL;
+    srv->nlast_replicas = 0;
     while (srv->blocked != NULL)
         unlink_blocked(srv->blocked);
     if (srv->wait_timer.loop != NULL &&

@@ -23,8 +23,21 @@
 int repl_primary_client_port(cache_server *srv, int peer_port);
 int repl_replica_client_port(int peer_port);
 
-/* The Redis ROLE state of a replica: "connect", "sync" or "connected". */
+/* The Redis ROLE state of a replica: "connect", "connecting",
+ * "handshake", "sync" or "connected". */
 const char *repl_replica_state(const replkv_repl_info *in);
+
+/* The node's replication state with every connected replica, not only the
+ * first 16: in->replicas_cap is 16 but *all (release both with
+ * repl_info_free) holds *nall entries. NULL when out of memory or the
+ * library refuses. */
+typedef struct repl_snapshot {
+    replkv_repl_info in;
+    replkv_replica_info *all;
+    size_t nall;
+} repl_snapshot;
+repl_snapshot *repl_info_fetch(replkv_t *kv);
+void repl_info_free(repl_snapshot *s);
 
 /* Appends the "# Replication" section, with client ports. */
 void repl_info_section(cache_server *srv, rbuf *t);
@@ -41,8 +54,8 @@ void repl_block_remove(cache_client *c);
  * after the reply, as Redis does when a primary turns into a replica. */
 void repl_unblock_all(cache_server *srv);
 
-/* Number of online replicas whose acked offset is at least off, from in. */
-int repl_count_acked(const replkv_repl_info *in, int64_t off);
+/* Number of online replicas whose acked offset is at least off, from s. */
+int repl_count_acked(const repl_snapshot *s, int64_t off);
 
 /* Called by the server cron (every 100 ms) and once at startup: tracks the
  * link to the primary for master_link_down_since_seconds, sets the log's

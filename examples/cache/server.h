@@ -171,7 +171,7 @@ struct cache_server {
     int last_primary_port;
     bool last_link_up;
     int64_t last_offset;
-    char last_replicas[16][80];
+    char (*last_replicas)[80]; /* online at the last look (malloc) */
     int nlast_replicas;
 
     /* maxclients refusals are logged at most once a second. */

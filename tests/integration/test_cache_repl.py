@@ -8,8 +8,10 @@ ports (client port and client port + 10000, the peers' port, both free) in
 a temp dir. Covered: data flows, DEBUG DIGEST equal everywhere, READONLY,
 WAIT (immediate, timeout, blocking without blocking the server, pipelined
 requests behind it, UNBLOCKED on demotion), NOREPLICAS, ROLE and INFO
-replication with client ports, CONFIG GET/SET of the replication
-directives, REPLICAOF errors, FAILOVER refused (failover off), shared
+replication with client ports, ROLE's link states (connected, handshake
+against a silent primary, connect for a host name that does not resolve,
+a primary given by name), CONFIG GET/SET of the replication directives,
+REPLICAOF errors, FAILOVER refused (failover off), shared
 secret, then a kill -9 of the primary, promotion of replica 1, replica 2
 re-pointed at it, and redis-benchmark on the new primary while the replica
 follows.
@@ -345,6 +347,44 @@ def main():
                                           READONLY[len("READONLY "):]),
           err_text(lambda: r2.r.set("local", "2")))
 
+    # ------------------------------------------------ link states (ROLE)
+    check("ROLE of a linked replica: connected", ["slave", "connected"],
+          [r1.r.role()[0], r1.r.role()[3]])
+    # A "primary" that accepts connections and never says a word.
+    mute_port = free_port()
+    mute = socket.socket()
+    mute.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    mute.bind(("127.0.0.1", mute_port + OFFSET))
+    mute.listen(8)
+    r3 = Server("replica3", "--replicaof", "127.0.0.1", str(mute_port))
+    check("ROLE against a primary that never answers: handshake", True,
+          wait_until(lambda: r3.r.role()[3] == "handshake", 10))
+    info3 = r3.r.info("replication")
+    check("INFO while in the handshake: link down, down since",
+          ["down", True, 0],
+          [info3["master_link_status"],
+           "master_link_down_since_seconds" in info3,
+           info3["master_sync_in_progress"]])
+    check("REPLICAOF a host name that does not resolve", "OK",
+          r3.r.execute_command("REPLICAOF", "no-such-host.invalid",
+                               str(mute_port)))
+    check("unresolvable: ROLE connect, the reason logged, retried", True,
+          wait_until(lambda: r3.r.role()[3] == "connect" and
+                     r3.logs().count("cannot resolve 'no-such-host.invalid'")
+                     >= 2, 10))
+    check("the server answers meanwhile", True, r3.r.ping())
+    check("REPLICAOF localhost (a name): syncs", True,
+          r3.r.replicaof("localhost", p.port) and
+          wait_until(lambda: r3.r.role()[3] == "connected" and
+                     r3.r.get("before") == "sync", 15))
+    check("INFO of the primary lists 3 replicas, ROLE too", [3, 3],
+          [p.r.info("replication")["connected_slaves"], len(p.r.role()[2])])
+    r3.stop()
+    mute.close()
+    check("back to 2 replicas", True,
+          wait_until(lambda: p.r.info("replication")["connected_slaves"] ==
+                     2, 10))
+
     # ------------------------------------------------ shared secret
     sp = Server("secret_primary", "--requirepass", "s3cret pw",
                 "--masterauth", "s3cret pw")
@@ -398,8 +438,8 @@ def main():
     check("replicas see the link down", True,
           wait_until(lambda: r1.r.info("replication")["master_link_status"] ==
                      "down", 10))
-    check("link down: ROLE state connect, INFO down_since", True,
-          r1.r.role()[3] == "connect" and
+    check("link down: ROLE state connect(ing), INFO down_since", True,
+          r1.r.role()[3] in ("connect", "connecting") and
           "master_link_down_since_seconds" in r1.r.info("replication"))
     check("REPLICAOF NO ONE on replica 1", "OK",
           r1.r.execute_command("REPLICAOF", "NO", "ONE"))

@@ -277,6 +277,39 @@ class ThreeNodes(ReplicationCase):
         self.assertEqual(results, ["closed", "closed"])
 
 
+class LinkAndManyReplicas(ReplicationCase):
+    def test_config_set_replicaof_and_link_state(self):
+        p = self.primary()
+        p.set("k", "v")
+        r = replkv.Node()
+        self.addCleanup(r.close)
+        self.assertEqual(r.repl_info().link_state, "none")
+        r.config_set("replicaof", f"{HOST} {port_of(p)}")
+        self.assertEqual(r.role, "replica")
+        self.assertEqual(r.config_get("replicaof"), f"{HOST} {port_of(p)}")
+        self.assertTrue(wait_until(
+            lambda: r.repl_info().link_state == "connected", TIMEOUT))
+        info = r.repl_info()
+        self.assertEqual((info.link_down_ms, info.sync_read_bytes), (-1, 0))
+        self.assertEqual(r.get("k"), b"v")
+        with self.assertRaises(replkv.InvalidArgument):
+            r.config_set("replicaof", "no-port-here")
+        r.config_set("replicaof", "no one")
+        self.assertEqual((r.role, r.config_get("replicaof")), ("primary", ""))
+
+    def test_more_than_16_replicas(self):
+        p = self.primary()
+        replicas = [self.replica(p, listen=False) for _ in range(18)]
+        p.set("k", "v")
+        self.assertEqual(p.wait(18, TIMEOUT), 18)
+        info = p.repl_info()
+        self.assertEqual(info.connected_replicas, 18)
+        self.assertEqual(len(info.replicas), 18)
+        self.assertTrue(all(r.state == "online" for r in info.replicas))
+        self.assertIn("slave17:", p.info_text("replication"))
+        self.assertEqual(len(replicas), 18)
+
+
 class MinReplicas(ReplicationCase):
     def test_no_replicas_error_until_a_replica_acks(self):
         p = self.primary(min_replicas_to_write=1, min_replicas_max_lag=10)
@@ -744,7 +777,7 @@ class Binding(unittest.TestCase):
                                            "replkv_primary_addr",
                                            "replkv_last_offset",
                                            "replkv_opts_set_role_cb"))}
-        self.assertEqual(len(replication), 10)
+        self.assertEqual(len(replication), 11)
 
         class OldLibrary:
             def __getattr__(self, name):

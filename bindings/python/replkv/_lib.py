@@ -117,6 +117,10 @@ class ReplInfoStruct(Structure):
         ("bytes_received", c_uint64),
         ("replicas", ReplicaInfoStruct * REPL_INFO_REPLICAS),
         ("replicas_cap", c_int),
+        ("link_state", c_int),  # replkv_link_state
+        ("link_state_name", c_char_p),  # a static string of the library
+        ("link_down_ms", c_int64),
+        ("sync_read_bytes", c_uint64),
     ]
 
 
@@ -348,6 +352,9 @@ _PROTOTYPES: List[Tuple[str, Any, List[Any], bool]] = [
     ("replkv_wait_offset", c_int, [_p, c_int64, c_int, c_int64], False),
     ("replkv_wait_applied", c_int, [_p, c_int64, c_int64], False),
     ("replkv_repl_info_get", c_int, [_p, POINTER(ReplInfoStruct)], False),
+    ("replkv_repl_info_get_all", c_int,
+     [_p, POINTER(ReplInfoStruct), POINTER(ReplicaInfoStruct), c_size_t],
+     False),
     # failover
     ("replkv_opts_set_peer_cb", c_int, [_p, PEER_CB, _p], False),
     ("replkv_opts_set_decision_cb", c_int, [_p, DECISION_CB, _p], False),

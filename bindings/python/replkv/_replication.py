@@ -59,8 +59,8 @@ class ReplInfo:
     """A snapshot of a node's replication state (replkv_repl_info).
 
     The field names are the C struct's; the roles are "primary" /
-    "replica". ``replicas`` holds at most 16 entries even when
-    ``connected_replicas`` is larger (the C struct's fixed array).
+    "replica". ``replicas`` holds every connected replica
+    (replkv_repl_info_get_all).
     """
 
     role: str
@@ -79,6 +79,13 @@ class ReplInfo:
     bytes_sent: int
     bytes_received: int
     replicas: List[ReplicaInfo] = field(default_factory=list)
+    #: replicas: the link to the primary in Redis's words ("connect",
+    #: "connecting", "handshake", "sync", "connected"); "none" on a primary
+    link_state: str = "none"
+    #: replicas: ms since the link went down; -1 while up and on a primary
+    link_down_ms: int = -1
+    #: replicas loading a full resync: bytes received so far
+    sync_read_bytes: int = 0
 
     @property
     def primary_address(self) -> Optional[Address]:
@@ -92,10 +99,16 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
-def repl_info_from_struct(s: _lib.ReplInfoStruct) -> ReplInfo:
-    """Copies a filled-in replkv_repl_info into a ReplInfo."""
-    shown = max(0, min(s.connected_replicas, s.replicas_cap,
-                       _lib.REPL_INFO_REPLICAS))
+def repl_info_from_struct(s: _lib.ReplInfoStruct,
+                          all_replicas: Any = None,
+                          nall: int = -1) -> ReplInfo:
+    """Copies a filled-in replkv_repl_info (and the array that
+    replkv_repl_info_get_all filled, nall entries) into a ReplInfo."""
+    if all_replicas is None:
+        all_replicas = s.replicas
+        nall = min(s.connected_replicas, s.replicas_cap,
+                   _lib.REPL_INFO_REPLICAS)
+    shown = max(0, nall)
     replicas = [
         ReplicaInfo(
             addr=_text(r.addr),
@@ -104,7 +117,7 @@ def repl_info_from_struct(s: _lib.ReplInfoStruct) -> ReplInfo:
             acked_offset=int(r.acked_offset),
             lag_ms=int(r.lag_ms),
         )
-        for r in s.replicas[:shown]
+        for r in all_replicas[:shown]
     ]
     return ReplInfo(
         role=str(_callbacks.role_name(s.role)),
@@ -123,6 +136,9 @@ def repl_info_from_struct(s: _lib.ReplInfoStruct) -> ReplInfo:
         bytes_sent=int(s.bytes_sent),
         bytes_received=int(s.bytes_received),
         replicas=replicas,
+        link_state=_text(s.link_state_name) if s.link_state_name else "none",
+        link_down_ms=int(s.link_down_ms),
+        sync_read_bytes=int(s.sync_read_bytes),
     )
 
 
@@ -345,4 +361,15 @@ class ReplicationMethods:
         ReplInfo: role, replid / replid2, offsets, the primary and its
         link, sync counters and the connected replicas. info("replication")
         gives the same as Redis's INFO fields."""
-        return repl_info_from_struct(self._repl_info_struct())
+        if not _L.has("replkv_repl_info_get_all"):
+            # An older library: the first 16 replicas only.
+            return repl_info_from_struct(self._repl_info_struct())
+        s = _lib.ReplInfoStruct()
+        s.size = ctypes.sizeof(s)
+        cap = 16
+        while True:  # replicas come and go between two looks
+            arr = (_lib.ReplicaInfoStruct * cap)()
+            n = self._call(_L.replkv_repl_info_get_all, byref(s), arr, cap)
+            if n >= s.connected_replicas:
+                return repl_info_from_struct(s, arr, n)
+            cap = s.connected_replicas * 2
