@@ -176,6 +176,16 @@ REPLKV_API void replkv_opts_free(replkv_opts *o);
  *                        challenge-response, the secret never travels
  *   repl-backlog-size  R bytes of stream kept for partial resyncs,
  *                        16kb minimum (default 16mb)
+ *   client-output-buffer-limit R "replica <hard> <soft> <seconds>" (or
+ *                        "slave ..."; Redis's replica class): a replica
+ *                        that falls behind keeps its place, the backlog
+ *                        holding its unsent stream past repl-backlog-size,
+ *                        until it is <hard> bytes behind, or more than
+ *                        <soft> bytes for longer than <seconds>; then it is
+ *                        dropped and resyncs. 0 = no limit. Only bytes past
+ *                        repl-backlog-size count. A primary's backlog uses
+ *                        at most max(repl-backlog-size, <hard>) (default
+ *                        "replica 256mb 64mb 60")
  *   repl-timeout       R seconds of silence before a link is dropped (60)
  *   repl-ping-replica-period R seconds between the primary's PINGs (1)
  *   min-replicas-to-write R refuse writes (REPLKV_ENOREPLICAS) when fewer

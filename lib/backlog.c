@@ -8,16 +8,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The bytes live in fixed-size chunks (a deque of them), so the backlog can
+ * hold more than repl-backlog-size while a replica catches up, and give it
+ * back, without ever copying what it holds. Chunks cover [base, base +
+ * nchunks * chunk); the bytes held are [first, offset). */
 struct rkv_backlog {
-    uint8_t *buf;
-    size_t size;    /* capacity */
-    size_t idx;     /* where the next byte goes */
-    size_t histlen; /* bytes held, <= size */
-    int64_t offset; /* bytes ever appended in this history */
+    uint8_t **chunks;     /* circular: chunk i is chunks[(head + i) % cap] */
+    size_t cap;           /* slots in chunks */
+    size_t head, nchunks;
+    size_t chunk;         /* bytes per chunk */
+    uint8_t *spare;       /* one emptied chunk kept for the next */
+    int64_t base;         /* stream offset of the first chunk's byte 0 */
+    int64_t first;        /* oldest offset held */
+    int64_t offset;       /* bytes ever appended in this history */
+    size_t size;          /* repl-backlog-size */
+    int64_t hold_from;    /* a replica still needs this (INT64_MAX: none) */
+    size_t hold_limit;    /* but never more than this many bytes for it */
     int64_t second_offset;
     char replid[RKV_REPLID_LEN + 1];
     char replid2[RKV_REPLID_LEN + 1];
 };
+
+#define CHUNK_MAX (64 * 1024)
 
 static bool valid_id(const char *id)
 {
@@ -59,19 +71,18 @@ int rkv_backlog_new(size_t size, rkv_backlog **out)
     rkv_backlog *bl = calloc(1, sizeof *bl);
     if (bl == NULL)
         return rkv_fail(REPLKV_ENOMEM, "backlog: out of memory");
-    bl->buf = malloc(size);
-    if (bl->buf == NULL) {
-        free(bl);
-        return rkv_fail(REPLKV_ENOMEM, "backlog: cannot allocate %zu bytes",
-                        size);
-    }
     int rc = random_id(bl->replid);
     if (rc != 0) {
-        free(bl->buf);
         free(bl);
         return rc;
     }
+    /* Chunks are allocated as bytes arrive; a small backlog (the tests')
+     * gets chunks of its own size rounded up, so it holds little more. */
+    bl->chunk = 64;
+    while (bl->chunk < size && bl->chunk < CHUNK_MAX)
+        bl->chunk *= 2;
     bl->size = size;
+    bl->hold_from = INT64_MAX;
     clear_id2(bl);
     *out = bl;
     return 0;
@@ -81,30 +92,113 @@ void rkv_backlog_free(rkv_backlog *bl)
 {
     if (bl == NULL)
         return;
-    free(bl->buf);
+    for (size_t i = 0; i < bl->nchunks; i++)
+        free(bl->chunks[(bl->head + i) % bl->cap]);
+    free(bl->chunks);
+    free(bl->spare);
     free(bl);
+}
+
+static uint8_t *chunk_at(const rkv_backlog *bl, size_t i)
+{
+    return bl->chunks[(bl->head + i) % bl->cap];
+}
+
+static void drop_head(rkv_backlog *bl)
+{
+    uint8_t *c = bl->chunks[bl->head];
+    if (bl->spare == NULL)
+        bl->spare = c;
+    else
+        free(c);
+    bl->head = (bl->head + 1) % bl->cap;
+    bl->nchunks--;
+    bl->base += (int64_t)bl->chunk;
+}
+
+/* What the backlog must keep: repl-backlog-size bytes, or back to the
+ * replica that needs the oldest byte when that is more, up to hold_limit
+ * bytes (a replica further behind falls off and resyncs). */
+static void trim(rkv_backlog *bl)
+{
+    int64_t keep = (int64_t)bl->size;
+    if (bl->hold_from < bl->offset) {
+        int64_t behind = bl->offset - bl->hold_from;
+        if ((uint64_t)behind > bl->hold_limit)
+            behind = (int64_t)bl->hold_limit; /* <= behind, so fits */
+        if (behind > keep)
+            keep = behind;
+    }
+    if (bl->offset - bl->first > keep)
+        bl->first = bl->offset - keep;
+    while (bl->nchunks > 0 && bl->base + (int64_t)bl->chunk <= bl->first)
+        drop_head(bl);
+    if (bl->nchunks == 0)
+        bl->base = bl->offset;
+}
+
+/* A chunk at the end for the bytes from offset on; false when there is no
+ * memory for one (the caller then reuses the oldest). */
+static bool add_chunk(rkv_backlog *bl)
+{
+    if (bl->nchunks == bl->cap) {
+        size_t ncap = bl->cap ? bl->cap * 2 : 16;
+        uint8_t **nc = malloc(ncap * sizeof *nc);
+        if (nc == NULL)
+            return false;
+        for (size_t i = 0; i < bl->nchunks; i++)
+            nc[i] = chunk_at(bl, i);
+        free(bl->chunks);
+        bl->chunks = nc;
+        bl->cap = ncap;
+        bl->head = 0;
+    }
+    uint8_t *c = bl->spare;
+    bl->spare = NULL;
+    if (c == NULL && (c = malloc(bl->chunk)) == NULL)
+        return false;
+    bl->chunks[(bl->head + bl->nchunks) % bl->cap] = c;
+    bl->nchunks++;
+    return true;
+}
+
+/* No memory for a new chunk: the oldest one moves to the end, its bytes
+ * given up (history shrinks; replicas that needed them resync). */
+static bool recycle_head(rkv_backlog *bl)
+{
+    if (bl->nchunks == 0)
+        return false;
+    uint8_t *c = bl->chunks[bl->head];
+    bl->head = (bl->head + 1) % bl->cap;
+    bl->base += (int64_t)bl->chunk;
+    if (bl->first < bl->base)
+        bl->first = bl->base;
+    bl->chunks[(bl->head + bl->nchunks - 1) % bl->cap] = c;
+    return true;
 }
 
 void rkv_backlog_append(rkv_backlog *bl, const void *data, size_t len)
 {
     const uint8_t *p = data;
-    if (len == 0)
-        return;
-    bl->offset += (int64_t)len;
-    if (len >= bl->size) {
-        /* Only the tail survives; it fills the ring exactly. */
-        memcpy(bl->buf, p + (len - bl->size), bl->size);
-        bl->idx = 0;
-        bl->histlen = bl->size;
-        return;
+    while (len > 0) {
+        int64_t end = bl->base + (int64_t)(bl->nchunks * bl->chunk);
+        if (bl->offset == end && !add_chunk(bl) && !recycle_head(bl)) {
+            /* Not one chunk to hold anything: the bytes are counted and
+             * lost, as if they had fallen off a full ring at once. */
+            bl->offset += (int64_t)len;
+            bl->first = bl->base = bl->offset;
+            return;
+        }
+        size_t pos = (size_t)(bl->offset - bl->base);
+        size_t k = bl->chunk - pos % bl->chunk;
+        if (k > len)
+            k = len;
+        memcpy(chunk_at(bl, pos / bl->chunk) + pos % bl->chunk, p, k);
+        bl->offset += (int64_t)k;
+        p += k;
+        len -= k;
+        trim(bl);
     }
-    size_t first = bl->size - bl->idx;
-    if (first > len)
-        first = len;
-    memcpy(bl->buf + bl->idx, p, first);
-    memcpy(bl->buf, p + first, len - first);
-    bl->idx = (bl->idx + len) % bl->size;
-    bl->histlen = bl->histlen + len > bl->size ? bl->size : bl->histlen + len;
 }
 
 const char *rkv_backlog_replid(const rkv_backlog *bl)
@@ -129,7 +223,7 @@ int64_t rkv_backlog_offset(const rkv_backlog *bl)
 
 int64_t rkv_backlog_first_offset(const rkv_backlog *bl)
 {
-    return bl->offset - (int64_t)bl->histlen;
+    return bl->first;
 }
 
 size_t rkv_backlog_size(const rkv_backlog *bl)
@@ -139,47 +233,56 @@ size_t rkv_backlog_size(const rkv_backlog *bl)
 
 size_t rkv_backlog_histlen(const rkv_backlog *bl)
 {
-    return bl->histlen;
+    return (size_t)(bl->offset - bl->first);
 }
 
-int rkv_backlog_spans(const rkv_backlog *bl, int64_t from, rkv_span sp[2])
+size_t rkv_backlog_memory(const rkv_backlog *bl)
 {
-    int64_t first = rkv_backlog_first_offset(bl);
-    if (from < first || from > bl->offset)
+    return (bl->nchunks + (bl->spare != NULL)) * bl->chunk +
+           bl->cap * sizeof *bl->chunks;
+}
+
+void rkv_backlog_hold(rkv_backlog *bl, int64_t from, size_t limit)
+{
+    bl->hold_from = from;
+    bl->hold_limit = limit;
+    trim(bl);
+}
+
+int rkv_backlog_span(const rkv_backlog *bl, int64_t from, rkv_span *sp)
+{
+    if (from < bl->first || from > bl->offset)
         return rkv_fail(REPLKV_EINVAL,
                         "backlog: offset %" PRId64 " outside [%" PRId64
                         ", %" PRId64 "]",
-                        from, first, bl->offset);
-    size_t n = (size_t)(bl->offset - from);
-    if (n == 0)
-        return 0;
-    /* n <= histlen <= size, and the newest byte sits just before idx. */
-    size_t start = (bl->idx + bl->size - n) % bl->size;
-    if (start + n <= bl->size) {
-        sp[0] = (rkv_span){bl->buf + start, n};
-        return 1;
-    }
-    sp[0] = (rkv_span){bl->buf + start, bl->size - start};
-    sp[1] = (rkv_span){bl->buf, n - (bl->size - start)};
-    return 2;
+                        from, bl->first, bl->offset);
+    size_t pos = (size_t)(from - bl->base);
+    size_t n = bl->chunk - pos % bl->chunk;
+    if ((int64_t)n > bl->offset - from)
+        n = (size_t)(bl->offset - from);
+    sp->p = n ? chunk_at(bl, pos / bl->chunk) + pos % bl->chunk : NULL;
+    sp->len = n;
+    return 0;
 }
 
 int rkv_backlog_copy(const rkv_backlog *bl, int64_t from, void *dst, size_t cap,
                      size_t *n)
 {
-    rkv_span sp[2];
     *n = 0;
-    int cnt = rkv_backlog_spans(bl, from, sp);
-    if (cnt < 0)
-        return cnt;
     uint8_t *d = dst;
-    for (int i = 0; i < cnt && cap > 0; i++) {
-        size_t k = sp[i].len < cap ? sp[i].len : cap;
-        memcpy(d, sp[i].p, k);
+    rkv_span sp = {NULL, 0};
+    do {
+        int rc = rkv_backlog_span(bl, from, &sp);
+        if (rc != 0)
+            return rc;
+        size_t k = sp.len < cap ? sp.len : cap;
+        if (k > 0)
+            memcpy(d, sp.p, k);
         d += k;
         cap -= k;
         *n += k;
-    }
+        from += (int64_t)k;
+    } while (sp.len > 0 && cap > 0);
     return 0;
 }
 
@@ -187,20 +290,8 @@ int rkv_backlog_resize(rkv_backlog *bl, size_t size)
 {
     if (size == 0)
         return rkv_fail(REPLKV_EINVAL, "backlog: size 0");
-    if (size == bl->size)
-        return 0;
-    uint8_t *nb = malloc(size);
-    if (nb == NULL)
-        return rkv_fail(REPLKV_ENOMEM, "backlog: cannot allocate %zu bytes",
-                        size);
-    size_t keep = bl->histlen < size ? bl->histlen : size;
-    size_t n;
-    rkv_backlog_copy(bl, bl->offset - (int64_t)keep, nb, keep, &n);
-    free(bl->buf);
-    bl->buf = nb;
     bl->size = size;
-    bl->histlen = keep;
-    bl->idx = keep % size;
+    trim(bl);
     return 0;
 }
 
@@ -217,9 +308,9 @@ int rkv_backlog_reset(rkv_backlog *bl, const char *replid, int64_t offset)
     memcpy(bl->replid, replid, RKV_REPLID_LEN);
     bl->replid[RKV_REPLID_LEN] = '\0';
     clear_id2(bl);
-    bl->offset = offset;
-    bl->histlen = 0;
-    bl->idx = 0;
+    while (bl->nchunks > 0)
+        drop_head(bl);
+    bl->offset = bl->first = bl->base = offset;
     return 0;
 }
 

@@ -1,6 +1,6 @@
 /*
  * backlog.h - the replication backlog: the newest bytes of the replication
- * stream in a ring buffer, and the replication history they belong to, as
+ * stream (repl-backlog-size of them, more while a replica catches up), and the replication history they belong to, as
  * Redis keeps them (src/replication.c semantics):
  *
  *   replid         40 hex chars naming the current history;
@@ -48,9 +48,10 @@ int rkv_backlog_new(size_t size, rkv_backlog **out);
 /* Frees bl. NULL is a no-op. */
 void rkv_backlog_free(rkv_backlog *bl);
 
-/* Appends stream bytes; never fails. The offset grows by len; when the ring
- * is full the oldest bytes fall off, and of an append longer than the ring
- * only its last size bytes are kept. */
+/* Appends stream bytes; never fails. The offset grows by len; the oldest
+ * bytes fall off past size (and the hold), and of an append longer than
+ * that only its last bytes are kept. With no memory for a new chunk the
+ * history shrinks instead. */
 void rkv_backlog_append(rkv_backlog *bl, const void *data, size_t len);
 
 /* The replication state. The id strings are NUL-terminated, owned by bl and
@@ -60,16 +61,23 @@ const char *rkv_backlog_replid2(const rkv_backlog *bl);
 int64_t rkv_backlog_second_offset(const rkv_backlog *bl);
 int64_t rkv_backlog_offset(const rkv_backlog *bl);
 int64_t rkv_backlog_first_offset(const rkv_backlog *bl);
-size_t rkv_backlog_size(const rkv_backlog *bl);    /* ring capacity */
+size_t rkv_backlog_size(const rkv_backlog *bl);    /* repl-backlog-size */
 size_t rkv_backlog_histlen(const rkv_backlog *bl); /* bytes held */
+size_t rkv_backlog_memory(const rkv_backlog *bl);  /* bytes allocated */
 
-/* The bytes from offset from to the newest, as up to two spans (the ring
- * may wrap): sp[0] first, then sp[1]. Writes them into sp, which must have
- * room for two, and returns how many were used (0 when from is the current
- * offset, 1 or 2); REPLKV_EINVAL if from is outside
- * [first_offset, offset]. The spans stay valid until the next call that
+/* A replica still needs the bytes from offset from on (INT64_MAX: none
+ * does): the backlog keeps them past repl-backlog-size, but never more than
+ * limit bytes in all (the newest), so a replica further behind falls off
+ * and resyncs (Redis's client-output-buffer-limit for replicas). Memory is
+ * given back as soon as the hold moves on. */
+void rkv_backlog_hold(rkv_backlog *bl, int64_t from, size_t limit);
+
+/* The bytes from offset from on that sit together in memory, in *sp
+ * (len 0 when from is the current offset): walk a range by calling again
+ * from from + sp->len. Returns 0; REPLKV_EINVAL if from is outside
+ * [first_offset, offset]. The span stays valid until the next call that
  * changes bl. */
-int rkv_backlog_spans(const rkv_backlog *bl, int64_t from, rkv_span sp[2]);
+int rkv_backlog_span(const rkv_backlog *bl, int64_t from, rkv_span *sp);
 
 /* Copies up to cap bytes starting at offset from into dst and sets *n to
  * the number copied (min(cap, offset - from)). Returns 0; REPLKV_EINVAL if
@@ -77,9 +85,8 @@ int rkv_backlog_spans(const rkv_backlog *bl, int64_t from, rkv_span sp[2]);
 int rkv_backlog_copy(const rkv_backlog *bl, int64_t from, void *dst, size_t cap,
                      size_t *n);
 
-/* Changes the ring's capacity to size (at least 1), keeping the newest
- * min(histlen, size) bytes. Returns 0; REPLKV_EINVAL; REPLKV_ENOMEM (bl
- * unchanged). */
+/* Changes repl-backlog-size to size (at least 1), keeping the newest
+ * min(histlen, size) bytes (more under a hold). Returns 0; REPLKV_EINVAL. */
 int rkv_backlog_resize(rkv_backlog *bl, size_t size);
 
 /* Starts over in the history (replid, offset) that a full resync adopted

@@ -18,7 +18,8 @@ typedef enum opt_kind {
     OPT_INT,
     OPT_ENUM,
     OPT_STR,
-    OPT_MONITOR /* "sentinel monitor": four words into four fields */
+    OPT_MONITOR, /* "sentinel monitor": four words into four fields */
+    OPT_OBUF     /* "client-output-buffer-limit replica H S SECS" */
 } opt_kind;
 
 typedef struct opt_def {
@@ -70,6 +71,8 @@ static const opt_def opt_table[] = {
      sizeof(((rkv_config *)0)->masterauth), NULL, true, false},
     {"repl-backlog-size", OPT_BYTES, FIELD(repl_backlog_size), 16 * 1024,
      (int64_t)1 << 40, NULL, true, false},
+    {"client-output-buffer-limit", OPT_OBUF, FIELD(repl_obuf_hard), 0, 0,
+     NULL, true, false},
     {"repl-timeout", OPT_INT, FIELD(repl_timeout), 1, 86400, NULL, true, false},
     {"repl-ping-replica-period", OPT_INT, FIELD(repl_ping_period), 1, 3600,
      NULL, true, false},
@@ -128,6 +131,10 @@ void rkv_config_defaults(rkv_config *c)
     c->port = 0;
     strcpy(c->bind, "127.0.0.1");
     c->repl_backlog_size = 16ull * 1024 * 1024;
+    /* Redis's defaults for its replica class. */
+    c->repl_obuf_hard = 256ull * 1024 * 1024;
+    c->repl_obuf_soft = 64ull * 1024 * 1024;
+    c->repl_obuf_soft_secs = 60;
     c->repl_timeout = 60;
     c->repl_ping_period = 1;
     c->min_replicas_to_write = 0;
@@ -257,6 +264,52 @@ static int set_monitor(rkv_config *c, const char *value)
     return 0;
 }
 
+/* "client-output-buffer-limit": Redis's "<class> <hard> <soft> <seconds>"
+ * groups; the library has no clients of its own, so only the replica class
+ * (or its old name, slave) means something here. All groups are checked
+ * before any is kept. */
+static int set_obuf(rkv_config *c, const char *value)
+{
+    char cls[4][16], hard[4][32], soft[4][32], extra[2];
+    long long secs[4];
+    int n = sscanf(value,
+                   "%15s %31s %31s %lld %15s %31s %31s %lld %15s %31s %31s "
+                   "%lld %15s %31s %31s %lld %1s",
+                   cls[0], hard[0], soft[0], &secs[0], cls[1], hard[1],
+                   soft[1], &secs[1], cls[2], hard[2], soft[2], &secs[2],
+                   cls[3], hard[3], soft[3], &secs[3], extra);
+    if (n < 4 || n % 4 != 0 || n > 16)
+        return rkv_fail(REPLKV_EINVAL,
+                        "client-output-buffer-limit: bad value '%s' "
+                        "(expected \"replica <hard> <soft> <seconds>\")",
+                        value);
+    bool found = false;
+    uint64_t h = 0, s = 0;
+    long long t = 0;
+    for (int i = 0; i < n / 4; i++) {
+        if (strcasecmp(cls[i], "replica") != 0 &&
+            strcasecmp(cls[i], "slave") != 0)
+            return rkv_fail(REPLKV_EINVAL,
+                            "client-output-buffer-limit: class '%s': the "
+                            "library only has replicas (class replica)",
+                            cls[i]);
+        if (!rkv_parse_bytes(hard[i], &h) || !rkv_parse_bytes(soft[i], &s) ||
+            secs[i] < 0 || secs[i] > 86400)
+            return rkv_fail(REPLKV_EINVAL,
+                            "client-output-buffer-limit: bad hard, soft or "
+                            "seconds in '%s'",
+                            value);
+        t = secs[i];
+        found = true;
+    }
+    if (!found)
+        return rkv_fail(REPLKV_EINVAL, "client-output-buffer-limit: no class");
+    c->repl_obuf_hard = h;
+    c->repl_obuf_soft = s;
+    c->repl_obuf_soft_secs = (int)t;
+    return 0;
+}
+
 /* A named directive's value: "<name> <value>" or "<value>". The name, when
  * given, must be the monitored master's (once it is known). */
 static int strip_master_name(const rkv_config *c, const opt_def *d,
@@ -314,6 +367,8 @@ int rkv_config_set(rkv_config *c, const char *name, const char *value,
     switch (d->kind) {
     case OPT_MONITOR:
         return set_monitor(c, value);
+    case OPT_OBUF:
+        return set_obuf(c, value);
     case OPT_BYTES: {
         uint64_t n;
         if (!rkv_parse_bytes(value, &n))
@@ -387,6 +442,11 @@ int rkv_config_get(const rkv_config *c, const char *name, char *buf,
         else
             snprintf(tmp, sizeof tmp, "%s %s %d %d", c->sentinel_name,
                      c->sentinel_host, c->sentinel_port, c->sentinel_quorum);
+        break;
+    case OPT_OBUF:
+        snprintf(tmp, sizeof tmp, "replica %" PRIu64 " %" PRIu64 " %d",
+                 c->repl_obuf_hard, c->repl_obuf_soft,
+                 c->repl_obuf_soft_secs);
         break;
     case OPT_STR:
         snprintf(tmp, sizeof tmp, "%s", field);

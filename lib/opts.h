@@ -36,6 +36,11 @@ typedef struct rkv_config {
     char requirepass[256];
     char masterauth[256];
     uint64_t repl_backlog_size;
+    /* client-output-buffer-limit replica <hard> <soft> <soft-seconds>: how
+     * far past repl-backlog-size the backlog holds bytes for a replica
+     * still catching up (0 = no limit). */
+    uint64_t repl_obuf_hard, repl_obuf_soft;
+    int repl_obuf_soft_secs;
     int repl_timeout;            /* seconds */
     int repl_ping_period;        /* seconds */
     int min_replicas_to_write;

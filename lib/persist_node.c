@@ -190,11 +190,13 @@ static int reattach(replkv_t *kv, const char *replid, int64_t off)
     pthread_rwlock_wrlock(&pn->aof_rw);
     pthread_mutex_lock(&kv->jlock);
     bool ok = strcmp(rkv_backlog_replid(kv->bl), replid) == 0;
-    rkv_span sp[2];
-    int n = ok ? rkv_backlog_spans(kv->bl, off, sp) : -1;
-    ok = n >= 0;
-    for (int i = 0; ok && i < n; i++)
-        ok = rkv_aof_append(a, sp[i].p, sp[i].len, NULL) == 0;
+    rkv_span sp = {NULL, 0};
+    for (int64_t from = off; ok; from += (int64_t)sp.len) {
+        ok = rkv_backlog_span(kv->bl, from, &sp) == 0;
+        if (!ok || sp.len == 0)
+            break;
+        ok = rkv_aof_append(a, sp.p, sp.len, NULL) == 0;
+    }
     if (ok) {
         pn->aof = a;
         atomic_store(&pn->broken, 0);

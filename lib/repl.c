@@ -92,6 +92,9 @@ int rkv_repl_init(replkv_t *kv, const replkv_opts *o)
     if (r == NULL)
         return rkv_fail(REPLKV_ENOMEM, "replkv_open: out of memory");
     kv->repl = r;
+    r->obuf_hard = kv->cfg.repl_obuf_hard;
+    r->obuf_soft = kv->cfg.repl_obuf_soft;
+    r->obuf_soft_ms = (uint64_t)kv->cfg.repl_obuf_soft_secs * 1000u;
     pthread_mutex_init(&r->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

@@ -76,6 +76,7 @@ struct rkv_link {
     int64_t cursor;      /* next stream offset to send */
     int64_t acked;       /* (lock) replica's applied offset, -1 none */
     uint64_t ack_ms;     /* (lock) mono ms of the last ACK */
+    uint64_t over_soft_ms; /* since when it is past the soft limit, 0 not */
     unsigned snap_shard; /* snapshot walk position */
     uint64_t snap_cursor;
     uint64_t snap_keys;
@@ -133,6 +134,9 @@ typedef struct rkv_repl {
     bool src_ok;
     unsigned backoff_ms;
     unsigned full_sync_failures;
+    /* client-output-buffer-limit replica, copied from the config by the
+     * cron (lib/repl_primary.c). */
+    uint64_t obuf_hard, obuf_soft, obuf_soft_ms;
     uint64_t last_ping_ms;
     bool stopping;
     bool fresh; /* no history yet: PSYNC asks for a full resync */
@@ -207,6 +211,9 @@ size_t rkv_link_max_payload(rkv_link *l);
 int rkv_primary_on_msg(rkv_link *l, const rkv_msg *m);
 void rkv_primary_pump(rkv_link *l); /* send what fits under the watermark */
 void rkv_primary_cron(replkv_t *kv, uint64_t now_ms);
+/* The backlog keeps what the slowest replica still needs (I/O thread,
+ * jlock not held). */
+void rkv_primary_update_hold(replkv_t *kv);
 
 /* repl_replica.c */
 void rkv_replica_on_authed(rkv_link *l);

@@ -178,6 +178,74 @@ static bool snapshot_step(rkv_link *l)
 
 /* ------------------------------------------------------------ streaming */
 
+/* The oldest byte a replica still needs, so the backlog keeps it past
+ * repl-backlog-size, up to client-output-buffer-limit's hard limit: a
+ * burst of writes then costs a slow replica no full resync. I/O thread. */
+void rkv_primary_update_hold(replkv_t *kv)
+{
+    rkv_repl *r = kv->repl;
+    int64_t from = INT64_MAX;
+    for (rkv_link *l = r->replicas; l != NULL; l = l->next)
+        if (!l->closing && l->cursor < from &&
+            (l->state == LINK_SNAPSHOT || l->state == LINK_STREAMING))
+            from = l->cursor;
+    size_t limit = r->obuf_hard == 0 || r->obuf_hard > SIZE_MAX
+                       ? SIZE_MAX
+                       : (size_t)r->obuf_hard;
+    pthread_mutex_lock(&kv->jlock);
+    rkv_backlog_hold(kv->bl, from, limit);
+    pthread_mutex_unlock(&kv->jlock);
+}
+
+/* Redis's client-output-buffer-limit for a replica: behind by more than
+ * the hard limit, or by more than the soft one for longer than its
+ * seconds, and it is dropped (it resyncs when it returns). Only what lies
+ * past repl-backlog-size counts: bytes the backlog keeps anyway cost
+ * nothing, and dropping a replica that could resume from them would only
+ * make it come back to the same place. Returns false if it closed l. */
+static bool check_obuf(rkv_link *l, uint64_t now_ms)
+{
+    replkv_t *kv = l->kv;
+    rkv_repl *r = kv->repl;
+    if (l->state != LINK_SNAPSHOT && l->state != LINK_STREAMING)
+        return true;
+    pthread_mutex_lock(&kv->jlock);
+    uint64_t behind = (uint64_t)(rkv_backlog_offset(kv->bl) - l->cursor);
+    uint64_t size = rkv_backlog_size(kv->bl);
+    pthread_mutex_unlock(&kv->jlock);
+    /* While a snapshot goes out, its own bytes fill the write buffers:
+     * only the stream that waits behind it counts (Redis writes its
+     * diskless RDB around the output buffer, too). */
+    if (l->state == LINK_STREAMING)
+        behind += l->out.len + l->pending;
+    if (r->obuf_hard > 0 && behind > r->obuf_hard && behind > size) {
+        rkv_link_close(l, REPLKV_LOG_WARNING,
+                       "replica cannot keep up: %llu bytes behind, over "
+                       "client-output-buffer-limit's hard limit %llu; it "
+                       "will resync",
+                       (unsigned long long)behind,
+                       (unsigned long long)r->obuf_hard);
+        return false;
+    }
+    if (r->obuf_soft == 0 || behind <= r->obuf_soft || behind <= size) {
+        l->over_soft_ms = 0;
+        return true;
+    }
+    if (l->over_soft_ms == 0) {
+        l->over_soft_ms = now_ms;
+        return true;
+    }
+    if (now_ms - l->over_soft_ms <= r->obuf_soft_ms)
+        return true;
+    rkv_link_close(l, REPLKV_LOG_WARNING,
+                   "replica cannot keep up: more than "
+                   "client-output-buffer-limit's soft limit %llu bytes "
+                   "behind for %llu ms; it will resync",
+                   (unsigned long long)r->obuf_soft,
+                   (unsigned long long)(now_ms - l->over_soft_ms));
+    return false;
+}
+
 /* Step 7: copies backlog bytes from the link's cursor into its write
  * buffer while its pending bytes are under the watermark. A cursor that
  * fell out of the backlog closes the link: memory stays bounded and the
@@ -195,7 +263,8 @@ void rkv_primary_pump(rkv_link *l)
             pthread_mutex_unlock(&kv->jlock);
             rkv_link_close(l, REPLKV_LOG_WARNING,
                            "replica cannot keep up: it needs offset %lld, the "
-                           "backlog holds [%lld, %lld); it will resync",
+                           "backlog holds [%lld, %lld) (repl-backlog-size, "
+                           "client-output-buffer-limit); it will resync",
                            (long long)l->cursor, (long long)first,
                            (long long)end);
             return;
@@ -233,6 +302,7 @@ void rkv_primary_pump(rkv_link *l)
         l->out.len += n;
         l->cursor += (int64_t)n;
     }
+    rkv_primary_update_hold(kv);
     rkv_link_flush(l);
 }
 
@@ -248,6 +318,9 @@ void rkv_primary_cron(replkv_t *kv, uint64_t now_ms)
     uint64_t timeout_ms = (uint64_t)kv->cfg.repl_timeout * 1000u;
     uint64_t period_ms = (uint64_t)kv->cfg.repl_ping_period * 1000u;
     uint64_t lag_ms = (uint64_t)kv->cfg.min_replicas_max_lag * 1000u;
+    r->obuf_hard = kv->cfg.repl_obuf_hard;
+    r->obuf_soft = kv->cfg.repl_obuf_soft;
+    r->obuf_soft_ms = (uint64_t)kv->cfg.repl_obuf_soft_secs * 1000u;
     pthread_mutex_unlock(&kv->cfg_lock);
 
     if (rkv_mode(kv) == RKV_MODE_PRIMARY && r->replicas != NULL &&
@@ -270,11 +343,14 @@ void rkv_primary_cron(replkv_t *kv, uint64_t now_ms)
                            (unsigned long long)(now_ms - l->last_rx_ms));
             continue;
         }
+        if (!check_obuf(l, now_ms))
+            continue;
         if (l->state == LINK_STREAMING && l->acked >= 0 &&
             now_ms - l->ack_ms <= lag_ms)
             good++;
         rkv_primary_pump(l);
     }
+    rkv_primary_update_hold(kv); /* links closed since the last pump let go */
     if (atomic_load(&r->acks_ignored))
         good = 0; /* failover: this primary may have been replaced */
     atomic_store_explicit(&kv->good_replicas, good, memory_order_relaxed);

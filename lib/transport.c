@@ -119,6 +119,8 @@ void rkv_link_close(rkv_link *l, replkv_log_level lvl, const char *fmt, ...)
     }
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->lock);
+    if (!l->peer && !l->outgoing)
+        rkv_primary_update_hold(kv); /* it needs nothing any more */
     l->next = r->zombies;
     r->zombies = l;
     rkv_replica_drop_load(l);

@@ -54,6 +54,45 @@ class ReplicationTest(unittest.TestCase):
         self.assertEqual(info["sync_full"], "1")
         self.assertGreaterEqual(int(info["sync_partial_ok"]), 1)
 
+    def stall_replica_through_a_burst(self, **opts):
+        """A replica SIGSTOPped while ~12 MB of stream (far more than the
+        64 KB backlog and the kernel's socket buffers) are written, then
+        continued; returns the primary and the replica once in sync."""
+        p = self.node(port=free_port(), repl_backlog_size="64kb", **opts)
+        r = self.node(replicaof=("127.0.0.1", p.port))
+        self.assertEqual(p.cmd("fill 1000"), "OK")
+        wait_until(lambda: synced(p, r), what="first sync")
+        r.stop()
+        try:
+            self.assertEqual(p.cmd("fill 300000 burst"), "OK")
+            held = int(p.info()["repl_backlog_histlen"])
+        finally:
+            r.cont()
+        wait_until(lambda: synced(p, r), timeout=30, what="caught up")
+        self.assertEqual(p.cmd("digest"), r.cmd("digest"))
+        self.assertEqual(r.cmd("count"), "301000")
+        return p, held
+
+    def test_stopped_replica_kept_through_a_burst(self):
+        # Redis's default replica limit (256mb): the backlog keeps what the
+        # stopped replica has not read, and it continues without a resync.
+        p, held = self.stall_replica_through_a_burst()
+        self.assertGreater(held, 1 << 20)
+        info = p.info()
+        self.assertEqual(info["sync_full"], "1")
+        self.assertEqual(info["sync_partial_err"], "0")
+        self.assertNotIn("cannot keep up", p.logs())
+        # Caught up, the backlog gives the memory back.
+        wait_until(lambda: int(p.info()["repl_backlog_histlen"]) <= 65536,
+                   what="backlog back to its size")
+
+    def test_stalled_replica_dropped_at_the_hard_limit(self):
+        p, held = self.stall_replica_through_a_burst(
+            client_output_buffer_limit="replica 1mb 0 0")
+        self.assertLessEqual(held, 1 << 20)
+        self.assertIn("cannot keep up", p.logs())
+        self.assertEqual(p.info()["sync_full"], "2")
+
     def test_kill_primary_and_promote(self):
         p = self.node(port=free_port())
         r1 = self.node(port=free_port(), replicaof=("127.0.0.1", p.port))

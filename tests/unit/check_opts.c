@@ -34,6 +34,15 @@ START_TEST(defaults_and_sizes)
     ck_assert_str_eq(get(o, "maxmemory"), "2147483648");
     ck_assert_int_eq(replkv_opts_set(o, "MAXMEMORY_POLICY", "allkeys-lru"), 0);
     ck_assert_str_eq(get(o, "maxmemory-policy"), "allkeys-lru");
+
+    /* Redis's replica class, its default, and the old name. */
+    ck_assert_str_eq(get(o, "client-output-buffer-limit"),
+                     "replica 268435456 67108864 60");
+    ck_assert_int_eq(replkv_opts_set(o, "client_output_buffer_limit",
+                                     "slave 1mb 512kb 7"),
+                     0);
+    ck_assert_str_eq(get(o, "client-output-buffer-limit"),
+                     "replica 1048576 524288 7");
     replkv_opts_free(o);
     replkv_opts_free(NULL);
 }
@@ -65,6 +74,22 @@ START_TEST(bad_names_and_values)
     ck_assert_int_eq(replkv_opts_set(o, "hz", NULL), REPLKV_EINVAL);
     ck_assert_int_eq(replkv_opts_set(NULL, "hz", "1"), REPLKV_EINVAL);
     ck_assert_str_eq(get(o, "hz"), "10");
+
+    /* Only the replica class means anything to the library; a bad group
+     * anywhere changes nothing. */
+    const char *bad_obuf[] = {"normal 0 0 0", "replica 1mb 0",
+                              "replica 1mb 0 0 extra", "replica 1zb 0 0",
+                              "replica 1mb 0 -1", "replica 0 0 0 pubsub 1 1 1",
+                              ""};
+    for (size_t i = 0; i < sizeof bad_obuf / sizeof bad_obuf[0]; i++) {
+        ck_assert_int_eq(replkv_opts_set(o, "client-output-buffer-limit",
+                                         bad_obuf[i]),
+                         REPLKV_EINVAL);
+        ck_assert_ptr_nonnull(
+            strstr(replkv_last_error(), "client-output-buffer-limit"));
+    }
+    ck_assert_str_eq(get(o, "client-output-buffer-limit"),
+                     "replica 268435456 67108864 60");
 
     size_t needed = 0;
     ck_assert_int_eq(replkv_opts_get(o, "maxmemory-policy", val, 3, &needed),

@@ -769,13 +769,17 @@ START_TEST(hostile_primary)
 END_TEST
 
 /* A replica that authenticates (auth off) and asks for the stream but
- * never reads: the primary drops it once its cursor leaves the backlog,
- * and writes never block on it. */
-START_TEST(slow_replica_dropped)
+ * never reads: the primary drops it once it is further behind than
+ * client-output-buffer-limit (limit) lets the backlog keep for it, or past
+ * the soft limit for longer than its seconds (writes stop after
+ * max_writes), and writes never block on it. */
+static void stalled_replica_dropped(const char *limit, int max_writes,
+                                    const char *why)
 {
     log_reset();
     int pp = test_free_port();
-    const char *o[] = {"repl-backlog-size", "64kb", NULL};
+    const char *o[] = {"repl-backlog-size", "64kb",
+                       "client-output-buffer-limit", limit, NULL};
     replkv_t *p = node(pp, o);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     int small = 4096;
@@ -813,7 +817,7 @@ START_TEST(slow_replica_dropped)
         test_sleep_ms(10);
     char v[200];
     memset(v, 'x', sizeof v);
-    for (int i = 0; i < 200000 && !log_has("cannot keep up"); i++) {
+    for (int i = 0; i < max_writes && !log_has("cannot keep up"); i++) {
         char k[16];
         snprintf(k, sizeof k, "k%d", i % 1000);
         ck_assert_int_eq(replkv_set(p, S(k), v, sizeof v, 0, 0), 1);
@@ -821,11 +825,27 @@ START_TEST(slow_replica_dropped)
     for (int i = 0; i < 500 && !log_has("cannot keep up"); i++)
         test_sleep_ms(10);
     ck_assert(log_has("cannot keep up"));
+    ck_assert_msg(log_has(why), "no '%s' in the log", why);
     for (int i = 0; i < 500 && info_of(p).connected_replicas > 0; i++)
         test_sleep_ms(10);
     ck_assert_int_eq(info_of(p).connected_replicas, 0);
     close(fd);
     replkv_close(p);
+}
+
+START_TEST(slow_replica_dropped)
+{
+    /* The hard limit: 40 MB of writes against 1 MB. */
+    stalled_replica_dropped("replica 1mb 0 0", 200000,
+                            "client-output-buffer-limit");
+}
+END_TEST
+
+START_TEST(slow_replica_dropped_at_soft_limit)
+{
+    /* 20 MB of writes (more than the kernel's socket buffers take), no
+     * hard limit: over the 1 MB soft limit for more than a second. */
+    stalled_replica_dropped("replica 0 1mb 1", 100000, "soft limit");
 }
 END_TEST
 
@@ -919,6 +939,7 @@ static Suite *repl_suite(void)
     tcase_add_test(tc, hostile_input);
     tcase_add_test(tc, hostile_primary);
     tcase_add_test(tc, slow_replica_dropped);
+    tcase_add_test(tc, slow_replica_dropped_at_soft_limit);
     suite_add_tcase(s, tc);
     return s;
 }
