@@ -113,6 +113,17 @@ static int apply_server_conf(cache_server *srv, cache_conf *next,
                              size_t ccap)
 {
     cache_conf *cur = &srv->conf;
+    if (next->repl_obuf_hard != cur->repl_obuf_hard ||
+        next->repl_obuf_soft != cur->repl_obuf_soft ||
+        next->repl_obuf_soft_seconds != cur->repl_obuf_soft_seconds) {
+        char v[128];
+        conf_repl_obuf(next, v, sizeof v);
+        if (replkv_config_set(srv->kv, "client-output-buffer-limit", v) != 0) {
+            snprintf(reason, cap, "%s", replkv_last_error());
+            snprintf(culprit, ccap, "client-output-buffer-limit");
+            return -1; /* first, so nothing else changed yet */
+        }
+    }
     /* requirepass is the peers' secret too: both change or neither. */
     const char *np = next->requirepass ? next->requirepass : "";
     const char *cp = cur->requirepass ? cur->requirepass : "";

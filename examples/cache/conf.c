@@ -75,6 +75,9 @@ bool conf_init(cache_conf *c)
     c->obuf_hard = 1024ull * 1024 * 1024;
     c->obuf_soft = 512ull * 1024 * 1024;
     c->obuf_soft_seconds = 60;
+    c->repl_obuf_hard = 256ull * 1024 * 1024;
+    c->repl_obuf_soft = 64ull * 1024 * 1024;
+    c->repl_obuf_soft_seconds = 60;
     c->query_buf_limit = 1024ull * 1024 * 1024;
     c->repl_port = -1;
     c->sentinel_port = -1;
@@ -355,18 +358,26 @@ static int set_protected(cache_conf *c, int argc, char **argv, char *r,
     return parse_yesno(argv[1], &c->protected_mode, r, cap);
 }
 
+/* Redis's classes: normal (clients, enforced here), replica or slave
+ * (handed to the library, which keeps a lagging replica's stream in its
+ * backlog up to these limits), pubsub (accepted so that a stock redis.conf
+ * loads; there is no Pub/Sub here, so nothing to limit). Every group is
+ * checked before any is kept. */
 static int set_obuf(cache_conf *c, int argc, char **argv, char *r, size_t cap)
 {
     if ((argc - 1) % 4 != 0)
         return conf_reasonf(r, cap, "Wrong number of arguments in buffer limit "
                                "configuration.");
+    cache_conf next = *c;
     for (int i = 1; i < argc; i += 4) {
-        if (strcasecmp(argv[i], "normal") != 0)
-            return conf_reasonf(r, cap,
-                           "class '%s': only the 'normal' class exists in "
-                           "this build (replicas are not clients here: "
-                           "their links are bounded by repl-backlog-size)",
-                           argv[i]);
+        int cls = strcasecmp(argv[i], "normal") == 0    ? 0
+                  : strcasecmp(argv[i], "replica") == 0 ? 1
+                  : strcasecmp(argv[i], "slave") == 0   ? 1
+                  : strcasecmp(argv[i], "pubsub") == 0  ? 2
+                                                        : -1;
+        if (cls < 0)
+            return conf_reasonf(r, cap, "Invalid client class specified in "
+                                        "buffer limit configuration.");
         uint64_t hard, soft;
         long long secs;
         if (!conf_parse_bytes(argv[i + 1], &hard) ||
@@ -374,11 +385,30 @@ static int set_obuf(cache_conf *c, int argc, char **argv, char *r, size_t cap)
             !util_str2ll(argv[i + 3], strlen(argv[i + 3]), &secs) || secs < 0)
             return conf_reasonf(r, cap, "Error in hard, soft or soft_seconds "
                                    "setting in buffer limit configuration.");
-        c->obuf_hard = hard;
-        c->obuf_soft = soft;
-        c->obuf_soft_seconds = secs;
+        if (cls == 0) {
+            next.obuf_hard = hard;
+            next.obuf_soft = soft;
+            next.obuf_soft_seconds = secs;
+        } else if (cls == 1) {
+            next.repl_obuf_hard = hard;
+            next.repl_obuf_soft = soft;
+            next.repl_obuf_soft_seconds = secs;
+        }
     }
+    c->obuf_hard = next.obuf_hard;
+    c->obuf_soft = next.obuf_soft;
+    c->obuf_soft_seconds = next.obuf_soft_seconds;
+    c->repl_obuf_hard = next.repl_obuf_hard;
+    c->repl_obuf_soft = next.repl_obuf_soft;
+    c->repl_obuf_soft_seconds = next.repl_obuf_soft_seconds;
     return 0;
+}
+
+int conf_repl_obuf(const cache_conf *c, char *buf, size_t cap)
+{
+    return snprintf(buf, cap, "replica %" PRIu64 " %" PRIu64 " %lld",
+                    c->repl_obuf_hard, c->repl_obuf_soft,
+                    c->repl_obuf_soft_seconds);
 }
 
 static int set_qbuf(cache_conf *c, int argc, char **argv, char *r, size_t cap)
@@ -490,7 +520,7 @@ static const directive directives[] = {
     {"tcp-backlog", 2, 2, set_backlog, false},
     {"tcp-keepalive", 2, 2, set_keepalive, true},
     {"protected-mode", 2, 2, set_protected, true},
-    {"client-output-buffer-limit", 5, -1, set_obuf, true},
+    {"client-output-buffer-limit", 2, -1, set_obuf, true},
     {"client-query-buffer-limit", 2, 2, set_qbuf, true},
     {"save", 2, -1, set_save, true},
     {"replicaof", 3, 3, set_replicaof, false},
@@ -638,6 +668,12 @@ int conf_apply(cache_conf *c, replkv_opts *o, int argc, char **argv,
     why[0] = '\0';
     if (d->set(c, argc, argv, why, sizeof why) < 0)
         return conf_reasonf(reason, cap, "'%s': %s", name, why);
+    if (o != NULL && d->set == set_obuf) {
+        char v[128];
+        conf_repl_obuf(c, v, sizeof v);
+        if (replkv_opts_set(o, "client-output-buffer-limit", v) != 0)
+            return conf_reasonf(reason, cap, "%s", replkv_last_error());
+    }
     if (o != NULL && d->set == set_requirepass &&
         replkv_opts_set(o, "requirepass", argv[1]) != 0)
         return conf_reasonf(reason, cap, "%s", replkv_last_error());
@@ -728,8 +764,12 @@ int conf_get(const cache_conf *c, const char *name, char *buf, size_t cap)
     else if (strcasecmp(name, "protected-mode") == 0)
         snprintf(buf, cap, "%s", c->protected_mode ? "yes" : "no");
     else if (strcasecmp(name, "client-output-buffer-limit") == 0)
-        snprintf(buf, cap, "normal %" PRIu64 " %" PRIu64 " %lld", c->obuf_hard,
-                 c->obuf_soft, c->obuf_soft_seconds);
+        snprintf(buf, cap,
+                 "normal %" PRIu64 " %" PRIu64 " %lld slave %" PRIu64
+                 " %" PRIu64 " %lld pubsub 0 0 0",
+                 c->obuf_hard, c->obuf_soft, c->obuf_soft_seconds,
+                 c->repl_obuf_hard, c->repl_obuf_soft,
+                 c->repl_obuf_soft_seconds);
     else if (strcasecmp(name, "client-query-buffer-limit") == 0)
         snprintf(buf, cap, "%" PRIu64, c->query_buf_limit);
     else if (strcasecmp(name, "save") == 0)

@@ -41,6 +41,9 @@ typedef struct cache_conf {
     /* client-output-buffer-limit normal <hard> <soft> <soft-seconds> */
     uint64_t obuf_hard, obuf_soft;
     long long obuf_soft_seconds;
+    /* The replica class, handed to the library (its default: Redis's). */
+    uint64_t repl_obuf_hard, repl_obuf_soft;
+    long long repl_obuf_soft_seconds;
     uint64_t query_buf_limit; /* client-query-buffer-limit */
     char *config_file;        /* absolute path of the main file, or NULL */
     /* replicaof <host> <port>: the primary's client port; host NULL when
@@ -180,5 +183,9 @@ int conf_reasonf(char *reason, size_t cap, const char *fmt, ...)
 
 /* Parses a redis.conf memory size ("100mb", "1gb", "4096"). */
 bool conf_parse_bytes(const char *s, uint64_t *out);
+
+/* The replica class of client-output-buffer-limit as the library's
+ * option value ("replica <hard> <soft> <seconds>"); snprintf's return. */
+int conf_repl_obuf(const cache_conf *c, char *buf, size_t cap);
 
 #endif /* CACHE_CONF_H */

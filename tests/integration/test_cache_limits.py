@@ -369,8 +369,12 @@ def part_no_reader(s):
 # ------------------------------------------------------------ part 4
 
 def part_stalled_replica():
+    # The backlog may keep a lagging replica's stream up to the replica
+    # class's hard limit (Redis's default 256mb): set to the backlog's size,
+    # the bound below stays backlog + margin.
     p = Server("primary", "--repl-backlog-size", str(BACKLOG),
-               "--repl-timeout", "5")
+               "--client-output-buffer-limit", "replica", str(BACKLOG), "0",
+               "0", "--repl-timeout", "5")
     rep = Server("replica", "--replicaof", "127.0.0.1", str(p.port))
     if not wait_until(lambda: rep.r.info("replication")
                       ["master_link_status"] == "up", 15):

@@ -107,6 +107,15 @@ START_TEST(test_bad_lines)
                             "be one of debug, verbose, notice, warning"},
         {"maxclients 0\n", "test.conf:1: 'maxclients': argument must be "
                            "between 1 and 1000000 inclusive"},
+        {"client-output-buffer-limit master 1mb 0 0\n",
+         "test.conf:1: 'client-output-buffer-limit': Invalid client class "
+         "specified in buffer limit configuration."},
+        {"client-output-buffer-limit replica 1mb 0\n",
+         "test.conf:1: 'client-output-buffer-limit': Wrong number of "
+         "arguments in buffer limit configuration."},
+        {"client-output-buffer-limit slave 1zb 0 0\n",
+         "test.conf:1: 'client-output-buffer-limit': Error in hard, soft or "
+         "soft_seconds setting in buffer limit configuration."},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         teardown();
@@ -191,7 +200,23 @@ START_TEST(test_replication)
     lib_opt("repl-timeout", "30");
     lib_opt("repl-ping-replica-period", "2");
     lib_opt("replica-read-only", "no");
-    char v[64];
+    /* Redis's stock lines for the three classes all load; the replica
+     * class goes to the library, the normal one stays in the server. */
+    ck_assert_int_eq(load("client-output-buffer-limit normal 0 0 0\n"
+                          "client-output-buffer-limit replica 256mb 64mb 60\n"
+                          "client-output-buffer-limit pubsub 32mb 8mb 60\n"
+                          "client-output-buffer-limit slave 32mb 8mb 30 "
+                          "normal 2mb 1mb 5\n"),
+                     0);
+    lib_opt("client-output-buffer-limit", "replica 33554432 8388608 30");
+    ck_assert_uint_eq(conf.obuf_hard, 2 * 1024 * 1024);
+    ck_assert_uint_eq(conf.obuf_soft_seconds, 5);
+    char v[128];
+    ck_assert_int_eq(conf_get(&conf, "client-output-buffer-limit", v,
+                              sizeof v),
+                     0);
+    ck_assert_str_eq(v, "normal 2097152 1048576 5 slave 33554432 8388608 30 "
+                        "pubsub 0 0 0");
     ck_assert_int_eq(conf_get(&conf, "replicaof", v, sizeof v), 0);
     ck_assert_str_eq(v, "10.0.0.1 6380");
     ck_assert_int_eq(conf_get(&conf, "slaveof", v, sizeof v), 0);
@@ -323,7 +348,8 @@ START_TEST(test_get_set)
     ck_assert_int_eq(conf_get(&conf, "client-output-buffer-limit", v,
                               sizeof v),
                      0);
-    ck_assert_str_eq(v, "normal 1048576 0 0");
+    ck_assert_str_eq(v, "normal 1048576 0 0 slave 268435456 67108864 60 "
+                        "pubsub 0 0 0");
     ck_assert_int_eq(conf_set(&conf, "port", "x", reason, sizeof reason), -1);
     ck_assert_int_eq(conf_set(&conf, "pidfile", "/x", reason, sizeof reason),
                      -1);
