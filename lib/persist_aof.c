@@ -314,7 +314,9 @@ int rkv_aof_append(rkv_aof *a, const void *frames, size_t len, int64_t *end)
                 a->buf_off = a->written;
         }
         a->end += (int64_t)len;
-        if (!a->reserve_asked && a->room < at + len + a->low_water) {
+        if (!a->reserve_asked &&
+            (a->room < at + len + a->low_water ||
+             at + len + RKV_AOF_PREFAULT / 2 > a->faulted)) {
             a->reserve_asked = true;
             pthread_cond_signal(&a->rcv);
         }
@@ -597,9 +599,11 @@ int rkv_aof_rewrite(rkv_aof *a, const char *new_replid, int64_t offset)
             a->reserved = reserved > dpos ? reserved : dpos;
             a->base_size = dpos;
             a->need_dirsync = true;
-            if (rkv_aof_remap_locked(a) != 0) {
-                /* Appends go to keep and are written by their waiters. */
-            }
+            /* If the mapping fails, appends go to keep and their waiters
+             * write them; the reserver tries again. */
+            (void)rkv_aof_remap_locked(a);
+            a->low_water = 0;
+            a->reserve_asked = true;
             pthread_cond_signal(&a->rcv);
             pthread_mutex_unlock(&a->mu);
             int drc = rkv_pf_dirsync(&a->fs, a->dir);

@@ -19,6 +19,10 @@
 /* The file is mapped through one window of this many bytes (address space
  * only; moved forward as the file grows). */
 #define RKV_AOF_WIN ((size_t)256 << 20)
+/* The reserver prefaults the window writable this far ahead of the
+ * appends, so that the page faults (and the file system's page_mkwrite)
+ * happen on its thread, not the writer's. */
+#define RKV_AOF_PREFAULT ((uint64_t)1 << 20)
 /* Space is reserved ahead in chunks of a quarter of the file, within these
  * bounds, so an idle node holds little and a busy one asks rarely. */
 #define RKV_AOF_CHUNK_MIN ((uint64_t)4 << 20)
@@ -68,6 +72,7 @@ struct rkv_aof {
     uint64_t map_off;
     uint64_t room;
     uint64_t low_water;  /* ask for more when less than this is left */
+    uint64_t faulted;    /* the window is prefaulted writable up to here */
     bool reserving;      /* a thread is in posix_fallocate */
     bool reserve_asked;  /* the reserver was woken */
     bool stopping;       /* close: the reserver exits */

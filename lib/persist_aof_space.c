@@ -5,8 +5,9 @@
  * mapped shared through one window (so an append is a memcpy into the page
  * cache, which outlives a crash of the process, with no system call).
  *
- * A thread per file (the reserver) keeps a chunk ahead: an append that
- * leaves less than low_water bytes wakes it. If it falls behind anyway,
+ * A thread per file (the reserver) keeps a chunk ahead, and the next
+ * RKV_AOF_PREFAULT bytes of the window prefaulted: an append that leaves
+ * less than low_water bytes, or gets near the prefaulted end, wakes it. If it falls behind anyway,
  * appends go to memory and the writer that waits for them reserves and
  * writes them itself (persist_aof.c). The space after the last frame reads
  * as zeros: the loader takes an all-zero end as unused space
@@ -50,8 +51,16 @@ int rkv_aof_remap_locked(rkv_aof *a)
     rkv_pf_unmap(a->map, RKV_AOF_WIN);
     a->map = m;
     a->map_off = off;
+    a->faulted = off;
     a->room = a->reserved < off + RKV_AOF_WIN ? a->reserved : off + RKV_AOF_WIN;
     return 0;
+}
+
+/* True when less than half a chunk is left after need: the reserver's
+ * test and reserve_locked()'s, the same one, so that it never spins. */
+static bool short_of(const rkv_aof *a, uint64_t need)
+{
+    return a->room < need + chunk_for(need) / 2; /* (room <= reserved) */
 }
 
 int rkv_aof_reserve_locked(rkv_aof *a, uint64_t need)
@@ -62,7 +71,7 @@ int rkv_aof_reserve_locked(rkv_aof *a, uint64_t need)
     if (need < at)
         need = at;
     uint64_t chunk = chunk_for(need);
-    if (a->reserved >= need + chunk / 2 && a->room >= need) {
+    if (!short_of(a, need) && a->reserve_error == 0) {
         a->reserve_asked = false;
         return 0;
     }
@@ -99,11 +108,37 @@ int rkv_aof_reserve_locked(rkv_aof *a, uint64_t need)
     return rc;
 }
 
-/* True when the space left after the appends is below the low water. */
-static bool want_more(const rkv_aof *a)
+
+/* The pages to prefault next: from the page after the one being written
+ * to RKV_AOF_PREFAULT ahead, within the reserved room. from >= to: none. */
+static void prefault_range(const rkv_aof *a, uint64_t *from, uint64_t *to)
 {
     uint64_t at = rkv_aof_fpos(a, a->end);
-    return a->room < at + a->low_water;
+    uint64_t f = (at / PAGE + 1) * PAGE;
+    uint64_t t = at + RKV_AOF_PREFAULT < a->room ? at + RKV_AOF_PREFAULT
+                                                 : a->room;
+    t = t / PAGE * PAGE;
+    *from = f > a->faulted ? f : a->faulted;
+    *to = a->map != NULL && a->map_off <= *from ? t : 0;
+}
+
+/* Prefaults [from, to) of the window writable, without mu: the content is
+ * not touched (MADV_POPULATE_WRITE), so a writer copying into the same
+ * pages meanwhile is no race, and a window replaced meanwhile only makes
+ * it fail or populate pages nobody needs. mu held on entry and return. */
+static void prefault(rkv_aof *a, uint64_t from, uint64_t to)
+{
+    uint8_t *p = a->map + (from - a->map_off);
+    uint8_t *m = a->map;
+    pthread_mutex_unlock(&a->mu);
+#ifdef MADV_POPULATE_WRITE
+    (void)madvise(p, (size_t)(to - from), MADV_POPULATE_WRITE);
+#else
+    (void)p;
+#endif
+    pthread_mutex_lock(&a->mu);
+    if (a->map == m && to > a->faulted)
+        a->faulted = to;
 }
 
 static void *reserver_main(void *arg)
@@ -111,7 +146,10 @@ static void *reserver_main(void *arg)
     rkv_aof *a = arg;
     pthread_mutex_lock(&a->mu);
     while (!a->stopping) {
-        if (want_more(a) || a->reserve_error != 0) {
+        a->reserve_asked = false;
+        uint64_t from, to;
+        prefault_range(a, &from, &to);
+        if (short_of(a, rkv_aof_fpos(a, a->end)) || a->reserve_error != 0) {
             if (rkv_aof_reserve_locked(a, rkv_aof_fpos(a, a->end)) == 0)
                 continue;
             /* The disk is full: writes are refused meanwhile (the
@@ -124,6 +162,10 @@ static void *reserver_main(void *arg)
                 ts.tv_nsec -= 1000000000L;
             }
             pthread_cond_timedwait(&a->rcv, &a->mu, &ts);
+            continue;
+        }
+        if (from < to) {
+            prefault(a, from, to);
             continue;
         }
         pthread_cond_wait(&a->rcv, &a->mu);
