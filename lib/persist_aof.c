@@ -8,20 +8,23 @@
  * An append copies its frames into the mapping (the page cache: a crash
  * of the process loses nothing copied) when the file is written up to
  * `end` and the reserved space has room. Otherwise (no room yet, or a
- * failed write or fsync to redo) it only copies them into `keep`, and the
+ * failed write or fsync to redo) it only copies them into memory, and the
  * writer that waits for them writes them with pwrite(2). With an fsync
- * policy `keep` also holds every byte not yet known durable, so that
+ * policy memory also holds every byte not yet known durable, so that
  * after a failed fsync (whose dirty pages the kernel may have dropped) the
  * next flush writes them all again from the last durable byte.
  *
- *   keep holds offsets [buf_off, end); durable <= written <= end and
- *   buf_off <= written. With an fsync policy buf_off == durable between
- *   flushes; with `no`, buf_off == written.
- *
- * A flusher (one at a time: the `flushing` flag, set and cleared under
- * `mu`) writes [written, end) from keep, fsyncs (fdatasync: the space is
+ * Memory is two buffers. Appenders add to `fresh` under `mu`. A flusher
+ * (one at a time: the `flushing` flag, set and cleared under `mu`) moves
+ * `fresh` to the end of `keep`, which only it touches, releases `mu`,
+ * writes [written, end) from keep and fsyncs (fdatasync: the space is
  * allocated already, so no size change needs the journal), and takes `mu`
- * again to publish the new offsets.
+ * again to publish the new offsets and, once durable, empty keep.
+ *
+ *   keep holds offsets [buf_off, buf_off + keep.len), fresh the rest up to
+ *   end; durable <= written <= end. With an fsync policy buf_off <= durable
+ *   (equal between flushes); with `no`, buf_off == written between
+ *   flushes and both buffers are empty while appends reach the mapping.
  */
 #include "persist_aof.h"
 
@@ -121,6 +124,7 @@ static void free_aof(rkv_aof *a)
     rkv_aof_space_stop(a);
     rkv_pf_close(a->fd);
     rkv_buf_free(&a->keep);
+    rkv_buf_free(&a->fresh);
     pthread_cond_destroy(&a->rcv);
     pthread_cond_destroy(&a->gcv);
     pthread_cond_destroy(&a->cv);
@@ -222,15 +226,17 @@ static void set_written(rkv_aof *a, int64_t w)
     atomic_store_explicit(&a->written_pub, w, memory_order_release);
 }
 
-/* Drops from keep what no longer needs it: below durable with an fsync
- * policy, below written with `no`. mu held. */
-static void trim_keep(rkv_aof *a)
+/* Drops what memory holds below off (from keep, then fresh). Only for
+ * the holder of `flushing`; mu held. */
+static void drop_below(rkv_aof *a, int64_t off)
 {
-    int64_t to = a->policy == RKV_FSYNC_NO ? a->written : a->durable;
-    if (to > a->buf_off) {
-        rkv_buf_consume(&a->keep, (size_t)(to - a->buf_off));
-        a->buf_off = to;
-    }
+    if (off <= a->buf_off)
+        return;
+    size_t n = (size_t)(off - a->buf_off);
+    size_t k = n < a->keep.len ? n : a->keep.len;
+    rkv_buf_consume(&a->keep, k);
+    rkv_buf_consume(&a->fresh, n - k);
+    a->buf_off = off;
 }
 
 static uint64_t mono_ns(void)
@@ -245,14 +251,24 @@ static int flush_locked(rkv_aof *a, bool do_fsync)
 {
     a->flushing = true;
     int rc = 0;
-    int64_t target = a->end;
-    /* Bytes that are only in keep go to reserved space, so that a full
+    if (a->fresh.len > 0) {
+        if (a->keep.len == 0) {
+            rkv_buf t = a->keep;
+            a->keep = a->fresh;
+            a->fresh = t;
+        } else if (rkv_buf_append(&a->keep, a->fresh.data, a->fresh.len) ==
+                   0) {
+            rkv_buf_clear(&a->fresh);
+        } /* else out of memory: flush what keep holds now */
+    }
+    int64_t target = a->buf_off + (int64_t)a->keep.len;
+    /* Bytes that are only in memory go to reserved space, so that a full
      * disk fails here and the appends after them can use the mapping. */
     if (a->written < target && a->room < rkv_aof_fpos(a, target))
         rc = rkv_aof_reserve_locked(a, rkv_aof_fpos(a, target));
-    size_t skip = (size_t)(a->written - a->buf_off);
-    size_t n = (size_t)(target - a->written);
-    const uint8_t *p = n > 0 ? a->keep.data + skip : NULL;
+    size_t n = a->written < target ? (size_t)(target - a->written) : 0;
+    const uint8_t *p =
+        n > 0 ? a->keep.data + (size_t)(a->written - a->buf_off) : NULL;
     uint64_t at = rkv_aof_fpos(a, a->written);
     bool sync = do_fsync && (a->durable < target || a->need_dirsync);
     bool dirsync = sync && a->need_dirsync;
@@ -283,7 +299,12 @@ static int flush_locked(rkv_aof *a, bool do_fsync)
             a->need_dirsync = false;
             a->sync_ns = t1 - t0;
         }
-        trim_keep(a);
+        /* Memory keeps what is not durable yet, unless the policy never
+         * fsyncs. */
+        if (a->policy == RKV_FSYNC_NO || a->durable >= target) {
+            a->buf_off = target;
+            rkv_buf_clear(&a->keep);
+        }
         a->last_error = 0;
     } else {
         set_error(a);
@@ -305,12 +326,12 @@ int rkv_aof_append(rkv_aof *a, const void *frames, size_t len, int64_t *end)
     bool mapped = a->written == a->end && at + len <= a->room;
     int rc = 0;
     if (a->policy != RKV_FSYNC_NO || !mapped)
-        rc = rkv_buf_append(&a->keep, frames, len);
+        rc = rkv_buf_append(&a->fresh, frames, len);
     if (rc == 0) {
         if (mapped) {
             memcpy(a->map + (at - a->map_off), frames, len);
             set_written(a, a->written + (int64_t)len);
-            if (a->policy == RKV_FSYNC_NO)
+            if (a->policy == RKV_FSYNC_NO) /* (memory is empty) */
                 a->buf_off = a->written;
         }
         a->end += (int64_t)len;
@@ -463,7 +484,7 @@ int rkv_aof_close(rkv_aof *a)
     pthread_mutex_lock(&a->mu);
     while (a->flushing)
         pthread_cond_wait(&a->cv, &a->mu);
-    /* Write what only keep holds, cut the reserved space off (the file
+    /* Write what only memory holds, cut the reserved space off (the file
      * ends at its last frame again), and one fsync for both. */
     int rc = flush_locked(a, false);
     int trc = rkv_pf_truncate(&a->fs, a->fd, a->path,
@@ -599,7 +620,12 @@ int rkv_aof_rewrite(rkv_aof *a, const char *new_replid, int64_t offset)
             a->reserved = reserved > dpos ? reserved : dpos;
             a->base_size = dpos;
             a->need_dirsync = true;
-            /* If the mapping fails, appends go to keep and their waiters
+            /* What the snapshot holds needs no redo: nothing below
+             * offset is written to the new file again. */
+            if (a->durable < offset)
+                a->durable = offset;
+            drop_below(a, offset);
+            /* If the mapping fails, appends go to memory and their waiters
              * write them; the reserver tries again. */
             (void)rkv_aof_remap_locked(a);
             a->low_water = 0;
@@ -612,7 +638,8 @@ int rkv_aof_rewrite(rkv_aof *a, const char *new_replid, int64_t offset)
                 a->need_dirsync = false;
                 if (e1 > a->durable)
                     a->durable = e1;
-                trim_keep(a);
+                if (a->policy != RKV_FSYNC_NO)
+                    drop_below(a, a->durable);
             }
             rc = drc;
         }

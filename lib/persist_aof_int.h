@@ -44,7 +44,8 @@ struct rkv_aof {
     uint64_t gen; /* bumped when a rewrite switches files */
     char replid[RKV_ID_LEN + 1];
     int64_t start; /* offset of the first frame in the file */
-    rkv_buf keep;  /* offsets [buf_off, end) */
+    rkv_buf keep;  /* [buf_off, buf_off + keep.len): the flusher's */
+    rkv_buf fresh; /* from there to end: appended since the last flush */
     int64_t buf_off;
     int64_t written; /* in the file (page cache) up to here */
     int64_t durable; /* fsynced up to here */
