@@ -33,15 +33,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <xxhash.h>
 
 #include "persist_aof_int.h"
 
 #define COPY_CHUNK (1u << 20)
-/* Group commit: how long a leader may wait for the writers of the last
- * batch to join, at most (and at most half the last fsync's time). */
-#define GATHER_MAX_NS 100000u
 
 /* --------------------------------------------------------------- policy */
 
@@ -126,7 +122,6 @@ static void free_aof(rkv_aof *a)
     rkv_buf_free(&a->keep);
     rkv_buf_free(&a->fresh);
     pthread_cond_destroy(&a->rcv);
-    pthread_cond_destroy(&a->gcv);
     pthread_cond_destroy(&a->cv);
     pthread_mutex_destroy(&a->mu);
     free(a);
@@ -151,7 +146,6 @@ int rkv_aof_open(const rkv_fs *fs, const char *dir, rkv_fsync_policy policy,
     snprintf(a->dir, sizeof a->dir, "%s", dir);
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
-    pthread_cond_init(&a->gcv, NULL);
     pthread_cond_init(&a->rcv, NULL);
     if ((rc = rkv_pf_path(a->path, sizeof a->path, dir, RKV_AOF_FILE)) != 0 ||
         (rc = rkv_pf_path(a->tmp, sizeof a->tmp, dir, RKV_AOF_TMP)) != 0)
@@ -239,13 +233,6 @@ static void drop_below(rkv_aof *a, int64_t off)
     a->buf_off = off;
 }
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* One flush: with mu held and no flusher active; returns with mu held. */
 static int flush_locked(rkv_aof *a, bool do_fsync)
 {
@@ -276,7 +263,6 @@ static int flush_locked(rkv_aof *a, bool do_fsync)
     bool wrote_ok = false;
     pthread_mutex_unlock(&a->mu);
 
-    uint64_t t0 = sync ? mono_ns() : 0;
     if (rc == 0 && n > 0)
         rc = rkv_pf_pwrite(&a->fs, fd, a->path, p, n, at);
     wrote_ok = rc == 0;
@@ -284,7 +270,6 @@ static int flush_locked(rkv_aof *a, bool do_fsync)
         rc = rkv_pf_datasync(&a->fs, fd, a->path);
     if (rc == 0 && dirsync)
         rc = rkv_pf_dirsync(&a->fs, a->dir);
-    uint64_t t1 = sync ? mono_ns() : 0;
 
     pthread_mutex_lock(&a->mu);
     if (n > 0 && wrote_ok)
@@ -297,7 +282,6 @@ static int flush_locked(rkv_aof *a, bool do_fsync)
             a->fsyncs++;
             a->durable = target;
             a->need_dirsync = false;
-            a->sync_ns = t1 - t0;
         }
         /* Memory keeps what is not durable yet, unless the policy never
          * fsyncs. */
@@ -348,32 +332,6 @@ int rkv_aof_append(rkv_aof *a, const void *frames, size_t len, int64_t *end)
     return rc;
 }
 
-/* Group commit: before a leader fsyncs, the writers of the last batch
- * (woken by the last fsync, now appending their next write) get a moment
- * to join, so that they share this fsync instead of starting the next
- * one: without it 8 writers split into two alternating groups. mu held. */
-static void gather(rkv_aof *a, int64_t end)
-{
-    unsigned want = a->last_batch;
-    if (want <= a->nwait)
-        return;
-    uint64_t budget = a->sync_ns / 2 < GATHER_MAX_NS ? a->sync_ns / 2
-                                                     : GATHER_MAX_NS;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t ns = (uint64_t)ts.tv_nsec + budget;
-    ts.tv_sec += (time_t)(ns / 1000000000u);
-    ts.tv_nsec = (long)(ns % 1000000000u);
-    a->gather_want = want;
-    while (a->nwait < want && !a->flushing && a->durable < end)
-        if (pthread_cond_timedwait(&a->gcv, &a->mu, &ts) != 0)
-            break;
-    a->gather_want = 0;
-    /* Writers that did not come in time are not waited for again. */
-    if (a->nwait < want)
-        a->last_batch = a->nwait;
-}
-
 /* rkv_aof_wait / rkv_aof_write_wait: until `end` is written, and fsynced
  * too if durable; the first waiter that finds no flush running does one
  * for everyone appended so far (group commit). */
@@ -393,11 +351,6 @@ static int wait_for(rkv_aof *a, int64_t end, bool durable)
                         "%" PRId64,
                         end, e);
     }
-    if (durable) {
-        a->nwait++;
-        if (a->gather_want != 0 && a->nwait >= a->gather_want)
-            pthread_cond_signal(&a->gcv);
-    }
     /* Failures before this call do not count: this waiter tries again. */
     uint64_t seq = a->fail_seq;
     while ((durable ? a->durable : a->written) < end) {
@@ -406,21 +359,17 @@ static int wait_for(rkv_aof *a, int64_t end, bool durable)
             break;
         }
         if (!a->flushing) {
-            /* Leader: one write (+ fsync) for everyone appended so far. */
-            if (durable) {
-                gather(a, end);
-                if (a->flushing || a->durable >= end)
-                    continue;
-                a->last_batch = a->nwait;
-            }
+            /* Leader: one write (+ fsync) for everyone appended so far,
+             * at once. (Waiting for the writers of the last batch to
+             * join first was measured slower on 2 busy CPUs: they come
+             * back more slowly than an fsync takes, and two groups
+             * taking turns keep the disk busy; README, Performance.) */
             if ((rc = flush_locked(a, durable)) != 0)
                 break;
             continue;
         }
         pthread_cond_wait(&a->cv, &a->mu);
     }
-    if (durable)
-        a->nwait--;
     pthread_mutex_unlock(&a->mu);
     return rc;
 }

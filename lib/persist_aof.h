@@ -21,9 +21,9 @@
  *                     reached the mapping; else writes them (pwrite);
  *   rkv_aof_wait()    appendfsync always: after the lock is released, block
  *                     until the file is durable up to that end. Group commit:
- *                     a waiter that finds no fsync running lets the writers
- *                     of the last batch join for a moment, then fdatasyncs
- *                     for everyone appended so far; the others sleep;
+ *                     the first waiter that finds no fsync running
+ *                     fdatasyncs for everyone appended so far; the others
+ *                     sleep;
  *   rkv_aof_flush()   the I/O thread: fsync once a second (everysec), or
  *                     write what only memory holds. Writers never wait
  *                     for it.

@@ -37,8 +37,7 @@ struct rkv_aof {
     char tmp[RKV_PATH_MAX];
 
     pthread_mutex_t mu;
-    pthread_cond_t cv;  /* a flush or a reservation ended */
-    pthread_cond_t gcv; /* group commit: a waiter arrived */
+    pthread_cond_t cv; /* a flush or a reservation ended */
     /* Under mu: */
     int fd;
     uint64_t gen; /* bumped when a rewrite switches files */
@@ -59,12 +58,6 @@ struct rkv_aof {
     char errmsg[320];
     uint64_t base_size;
     uint64_t writes, fsyncs, errors;
-    /* group commit (appendfsync always) */
-    unsigned nwait;      /* threads in rkv_aof_wait */
-    unsigned last_batch; /* waiters when the last fsync began */
-    unsigned gather_want;
-    uint64_t sync_ns; /* how long the last fsync took */
-
     /* Space (persist_aof_space.c), under mu: file positions below
      * `reserved` are allocated; the window maps [map_off, map_off +
      * RKV_AOF_WIN); appends are copied into it below `room`. */
