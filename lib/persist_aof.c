@@ -1,66 +1,43 @@
 /*
- * persist_aof.c - writing dir/appendonly.rkv: the in-memory buffers, group
- * commit, the I/O thread's flush, rewriting after a snapshot (see
- * persist_aof.h; the file layout is docs/PROTOCOL.md section 9.1). Loading
- * is in persist_aof_load.c.
+ * persist_aof.c - writing dir/appendonly.rkv: appends copied into the
+ * file's shared mapping, group commit, the I/O thread's flush, rewriting
+ * after a snapshot (see persist_aof.h; the file layout is docs/PROTOCOL.md
+ * section 9.1). The reserved space and the mapping are
+ * persist_aof_space.c; loading is persist_aof_load.c.
  *
- * Bytes live in two buffers. Writers append to `pending` under `mu` and
- * never touch the disk. A flusher (one at a time: the `flushing` flag, set
- * and cleared under `mu`) moves `pending` into `inflight`, releases `mu`,
- * writes and fsyncs, and takes `mu` again to publish the new `written` and
- * `durable` offsets. With fsync policies, `inflight` keeps every byte that
- * is not yet known durable, so that after a failed fsync (whose dirty pages
- * the kernel may have dropped) the next flush writes them all again from
- * the last durable byte.
+ * An append copies its frames into the mapping (the page cache: a crash
+ * of the process loses nothing copied) when the file is written up to
+ * `end` and the reserved space has room. Otherwise (no room yet, or a
+ * failed write or fsync to redo) it only copies them into memory, and the
+ * writer that waits for them writes them with pwrite(2). With an fsync
+ * policy memory also holds every byte not yet known durable, so that
+ * after a failed fsync (whose dirty pages the kernel may have dropped) the
+ * next flush writes them all again from the last durable byte.
  *
- *   inflight holds offsets [buf_off, buf_off + inflight.len), pending
- *   [buf_off + inflight.len, end); buf_off <= written <= buf_off +
- *   inflight.len and durable <= written. With an fsync policy buf_off ==
- *   durable between flushes; with `no`, buf_off == written.
+ * Memory is two buffers. Appenders add to `fresh` under `mu`. A flusher
+ * (one at a time: the `flushing` flag, set and cleared under `mu`) moves
+ * `fresh` to the end of `keep`, which only it touches, releases `mu`,
+ * writes [written, end) from keep and fsyncs (fdatasync: the space is
+ * allocated already, so no size change needs the journal), and takes `mu`
+ * again to publish the new offsets and, once durable, empty keep.
+ *
+ *   keep holds offsets [buf_off, buf_off + keep.len), fresh the rest up to
+ *   end; durable <= written <= end. With an fsync policy buf_off <= durable
+ *   (equal between flushes); with `no`, buf_off == written between
+ *   flushes and both buffers are empty while appends reach the mapping.
  */
 #include "persist_aof.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
-#include "buf.h"
 #include "persist_aof_int.h"
 
 #define COPY_CHUNK (1u << 20)
-
-struct rkv_aof {
-    rkv_fs fs;
-    rkv_fsync_policy policy;
-    char dir[RKV_PATH_MAX];
-    char path[RKV_PATH_MAX];
-    char tmp[RKV_PATH_MAX];
-
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    /* Under mu: */
-    int fd;
-    char replid[RKV_ID_LEN + 1];
-    int64_t start;   /* offset of the first frame in the file */
-    rkv_buf pending; /* appended, not yet taken by a flusher */
-    rkv_buf inflight;
-    int64_t buf_off;   /* offset of inflight.data[0] */
-    int64_t written;   /* in the file (OS) up to here */
-    int64_t durable;   /* fsynced up to here */
-    int64_t end;       /* appended up to here */
-    bool flushing;     /* a thread owns inflight and the fd's I/O */
-    bool need_dirsync; /* a rewrite's rename is not yet durable */
-    bool rewriting;    /* one rewrite at a time */
-    uint64_t fail_seq; /* bumped on every failed flush */
-    int last_error;
-    char errmsg[320];
-    uint64_t base_size;
-    uint64_t writes, fsyncs, errors;
-};
 
 /* --------------------------------------------------------------- policy */
 
@@ -140,8 +117,11 @@ static int create_tmp(const rkv_fs *fs, const char *tmp, const char *replid,
 
 static void free_aof(rkv_aof *a)
 {
-    rkv_buf_free(&a->pending);
-    rkv_buf_free(&a->inflight);
+    rkv_aof_space_stop(a);
+    rkv_pf_close(a->fd);
+    rkv_buf_free(&a->keep);
+    rkv_buf_free(&a->fresh);
+    pthread_cond_destroy(&a->rcv);
     pthread_cond_destroy(&a->cv);
     pthread_mutex_destroy(&a->mu);
     free(a);
@@ -166,6 +146,7 @@ int rkv_aof_open(const rkv_fs *fs, const char *dir, rkv_fsync_policy policy,
     snprintf(a->dir, sizeof a->dir, "%s", dir);
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
+    pthread_cond_init(&a->rcv, NULL);
     if ((rc = rkv_pf_path(a->path, sizeof a->path, dir, RKV_AOF_FILE)) != 0 ||
         (rc = rkv_pf_path(a->tmp, sizeof a->tmp, dir, RKV_AOF_TMP)) != 0)
         goto fail;
@@ -211,7 +192,11 @@ int rkv_aof_open(const rkv_fs *fs, const char *dir, rkv_fsync_policy policy,
     a->start = offset;
     a->buf_off = a->written = a->durable = a->end =
         offset + (int64_t)(size - RKV_AOF_HDR);
-    a->base_size = size;
+    atomic_store(&a->written_pub, a->written);
+    a->base_size = a->reserved = size;
+    /* 3. Space ahead and the reserver; a full disk fails the open. */
+    if ((rc = rkv_aof_space_start(a)) != 0)
+        goto fail;
     *out = a;
     return 0;
 fail:
@@ -229,37 +214,60 @@ static void set_error(rkv_aof *a)
     snprintf(a->errmsg, sizeof a->errmsg, "%s", replkv_last_error());
 }
 
+static void set_written(rkv_aof *a, int64_t w)
+{
+    a->written = w;
+    atomic_store_explicit(&a->written_pub, w, memory_order_release);
+}
+
+/* Drops what memory holds below off (from keep, then fresh). Only for
+ * the holder of `flushing`; mu held. */
+static void drop_below(rkv_aof *a, int64_t off)
+{
+    if (off <= a->buf_off)
+        return;
+    size_t n = (size_t)(off - a->buf_off);
+    size_t k = n < a->keep.len ? n : a->keep.len;
+    rkv_buf_consume(&a->keep, k);
+    rkv_buf_consume(&a->fresh, n - k);
+    a->buf_off = off;
+}
+
 /* One flush: with mu held and no flusher active; returns with mu held. */
 static int flush_locked(rkv_aof *a, bool do_fsync)
 {
     a->flushing = true;
     int rc = 0;
-    if (a->pending.len > 0) {
-        if (a->inflight.len == 0) {
-            rkv_buf t = a->inflight;
-            a->inflight = a->pending;
-            a->pending = t;
-        } else if (rkv_buf_append(&a->inflight, a->pending.data,
-                                  a->pending.len) == 0) {
-            rkv_buf_clear(&a->pending);
-        } /* else out of memory: flush what inflight holds now */
+    if (a->fresh.len > 0) {
+        if (a->keep.len == 0) {
+            rkv_buf t = a->keep;
+            a->keep = a->fresh;
+            a->fresh = t;
+        } else if (rkv_buf_append(&a->keep, a->fresh.data, a->fresh.len) ==
+                   0) {
+            rkv_buf_clear(&a->fresh);
+        } /* else out of memory: flush what keep holds now */
     }
-    int64_t target = a->buf_off + (int64_t)a->inflight.len;
-    size_t skip = (size_t)(a->written - a->buf_off);
-    size_t n = a->inflight.len - skip;
-    const uint8_t *p = n > 0 ? a->inflight.data + skip : NULL;
-    uint64_t at = RKV_AOF_HDR + (uint64_t)(a->written - a->start);
+    int64_t target = a->buf_off + (int64_t)a->keep.len;
+    /* Bytes that are only in memory go to reserved space, so that a full
+     * disk fails here and the appends after them can use the mapping. */
+    if (a->written < target && a->room < rkv_aof_fpos(a, target))
+        rc = rkv_aof_reserve_locked(a, rkv_aof_fpos(a, target));
+    size_t n = a->written < target ? (size_t)(target - a->written) : 0;
+    const uint8_t *p =
+        n > 0 ? a->keep.data + (size_t)(a->written - a->buf_off) : NULL;
+    uint64_t at = rkv_aof_fpos(a, a->written);
     bool sync = do_fsync && (a->durable < target || a->need_dirsync);
     bool dirsync = sync && a->need_dirsync;
     int fd = a->fd;
     bool wrote_ok = false;
     pthread_mutex_unlock(&a->mu);
 
-    if (n > 0)
+    if (rc == 0 && n > 0)
         rc = rkv_pf_pwrite(&a->fs, fd, a->path, p, n, at);
     wrote_ok = rc == 0;
     if (rc == 0 && sync)
-        rc = rkv_pf_fsync(&a->fs, fd, a->path);
+        rc = rkv_pf_datasync(&a->fs, fd, a->path);
     if (rc == 0 && dirsync)
         rc = rkv_pf_dirsync(&a->fs, a->dir);
 
@@ -267,24 +275,28 @@ static int flush_locked(rkv_aof *a, bool do_fsync)
     if (n > 0 && wrote_ok)
         a->writes++;
     if (rc == 0) {
-        a->written = target;
+        /* With n == 0 appends may have gone past target meanwhile. */
+        if (n > 0)
+            set_written(a, target);
         if (sync) {
             a->fsyncs++;
             a->durable = target;
             a->need_dirsync = false;
         }
-        /* Keep what is not durable yet, unless the policy never fsyncs. */
-        if (a->policy == RKV_FSYNC_NO || a->durable == target) {
+        /* Memory keeps what is not durable yet, unless the policy never
+         * fsyncs. */
+        if (a->policy == RKV_FSYNC_NO || a->durable >= target) {
             a->buf_off = target;
-            rkv_buf_clear(&a->inflight);
+            rkv_buf_clear(&a->keep);
         }
         a->last_error = 0;
     } else {
         set_error(a);
         /* After a failed fsync the kernel may have dropped the dirty pages:
-         * write everything since the last durable byte again. */
-        if (wrote_ok)
-            a->written = a->buf_off;
+         * write everything since the last durable byte again (from keep;
+         * appends go there only until then). */
+        if (wrote_ok && a->policy != RKV_FSYNC_NO)
+            set_written(a, a->buf_off);
     }
     a->flushing = false;
     pthread_cond_broadcast(&a->cv);
@@ -294,9 +306,26 @@ static int flush_locked(rkv_aof *a, bool do_fsync)
 int rkv_aof_append(rkv_aof *a, const void *frames, size_t len, int64_t *end)
 {
     pthread_mutex_lock(&a->mu);
-    int rc = rkv_buf_append(&a->pending, frames, len);
-    if (rc == 0)
+    uint64_t at = rkv_aof_fpos(a, a->end);
+    bool mapped = a->written == a->end && at + len <= a->room;
+    int rc = 0;
+    if (a->policy != RKV_FSYNC_NO || !mapped)
+        rc = rkv_buf_append(&a->fresh, frames, len);
+    if (rc == 0) {
+        if (mapped) {
+            memcpy(a->map + (at - a->map_off), frames, len);
+            set_written(a, a->written + (int64_t)len);
+            if (a->policy == RKV_FSYNC_NO) /* (memory is empty) */
+                a->buf_off = a->written;
+        }
         a->end += (int64_t)len;
+        if (!a->reserve_asked &&
+            (a->room < at + len + a->low_water ||
+             at + len + RKV_AOF_PREFAULT / 2 > a->faulted)) {
+            a->reserve_asked = true;
+            pthread_cond_signal(&a->rcv);
+        }
+    }
     if (end != NULL)
         *end = a->end;
     pthread_mutex_unlock(&a->mu);
@@ -308,6 +337,10 @@ int rkv_aof_append(rkv_aof *a, const void *frames, size_t len, int64_t *end)
  * for everyone appended so far (group commit). */
 static int wait_for(rkv_aof *a, int64_t end, bool durable)
 {
+    /* Nearly always: the append copied it into the page cache. */
+    if (!durable &&
+        atomic_load_explicit(&a->written_pub, memory_order_acquire) >= end)
+        return 0;
     int rc = 0;
     pthread_mutex_lock(&a->mu);
     if (end > a->end) {
@@ -326,7 +359,11 @@ static int wait_for(rkv_aof *a, int64_t end, bool durable)
             break;
         }
         if (!a->flushing) {
-            /* Leader: one write (+ fsync) for everyone appended so far. */
+            /* Leader: one write (+ fsync) for everyone appended so far,
+             * at once. (Waiting for the writers of the last batch to
+             * join first was measured slower on 2 busy CPUs: they come
+             * back more slowly than an fsync takes, and two groups
+             * taking turns keep the disk busy; README, Performance.) */
             if ((rc = flush_locked(a, durable)) != 0)
                 break;
             continue;
@@ -360,7 +397,11 @@ int rkv_aof_flush(rkv_aof *a, bool do_fsync)
 int rkv_aof_status(rkv_aof *a)
 {
     pthread_mutex_lock(&a->mu);
-    int rc = a->last_error != 0 ? rkv_fail(REPLKV_EIO, "%s", a->errmsg) : 0;
+    int rc = 0;
+    if (a->last_error != 0)
+        rc = rkv_fail(REPLKV_EIO, "%s", a->errmsg);
+    else if (a->reserve_error != 0)
+        rc = rkv_fail(REPLKV_EIO, "%s", a->reserve_msg);
     pthread_mutex_unlock(&a->mu);
     return rc;
 }
@@ -374,11 +415,13 @@ void rkv_aof_get_stats(rkv_aof *a, rkv_aof_stats *st)
     st->written = a->written;
     st->durable = a->durable;
     st->size = RKV_AOF_HDR + (uint64_t)(a->written - a->start);
+    st->reserved = a->reserved;
     st->base_size = a->base_size;
     st->writes = a->writes;
     st->fsyncs = a->fsyncs;
+    st->reserves = a->reserves;
     st->errors = a->errors;
-    st->last_error = a->last_error;
+    st->last_error = a->last_error != 0 ? a->last_error : a->reserve_error;
     pthread_mutex_unlock(&a->mu);
 }
 
@@ -386,14 +429,22 @@ int rkv_aof_close(rkv_aof *a)
 {
     if (a == NULL)
         return 0;
+    rkv_aof_space_stop(a); /* no appends may come any more */
     pthread_mutex_lock(&a->mu);
     while (a->flushing)
         pthread_cond_wait(&a->cv, &a->mu);
-    int rc = flush_locked(a, a->policy != RKV_FSYNC_NO);
-    if (rc == 0 && a->policy == RKV_FSYNC_NO)
+    /* Write what only memory holds, cut the reserved space off (the file
+     * ends at its last frame again), and one fsync for both. */
+    int rc = flush_locked(a, false);
+    int trc = rkv_pf_truncate(&a->fs, a->fd, a->path,
+                              rkv_aof_fpos(a, a->written));
+    if (rc == 0)
+        rc = trc;
+    if (rc == 0)
         rc = rkv_pf_fsync(&a->fs, a->fd, a->path);
+    if (rc == 0 && a->need_dirsync)
+        rc = rkv_pf_dirsync(&a->fs, a->dir);
     pthread_mutex_unlock(&a->mu);
-    rkv_pf_close(a->fd);
     free_aof(a);
     return rc;
 }
@@ -418,6 +469,13 @@ static int copy_range(const rkv_fs *fs, int src, const char *spath, int dst,
     return 0;
 }
 
+static void rewrite_end(rkv_aof *a)
+{
+    pthread_mutex_lock(&a->mu);
+    a->rewriting = false;
+    pthread_mutex_unlock(&a->mu);
+}
+
 int rkv_aof_rewrite(rkv_aof *a, const char *new_replid, int64_t offset)
 {
     if (new_replid == NULL || !rkv_aof_valid_replid(new_replid))
@@ -437,8 +495,9 @@ int rkv_aof_rewrite(rkv_aof *a, const char *new_replid, int64_t offset)
     }
     a->rewriting = true;
     /* Phase 1, writers and flushers running: copy what the file holds
-     * from offset up to w0 into the new file. Those bytes never change (a
-     * flush after a failed fsync writes the same bytes again). */
+     * from offset up to w0 into the new file, and reserve space after it.
+     * Those bytes never change (a flush after a failed fsync writes the
+     * same bytes again). */
     int64_t start = a->start, w0 = a->written;
     int old_fd = a->fd;
     char replid[RKV_ID_LEN + 1];
@@ -459,80 +518,91 @@ int rkv_aof_rewrite(rkv_aof *a, const char *new_replid, int64_t offset)
         dpos += (uint64_t)(w0 - offset);
         copied = w0;
     }
-    if (rc != 0) {
-        free(chunk);
-        if (fd >= 0) {
-            rkv_pf_close(fd);
-            remove(a->tmp);
+    uint64_t reserved = dpos + RKV_AOF_CHUNK_MIN;
+    if (rc == 0)
+        rc = rkv_pf_reserve(&a->fs, fd, a->tmp, dpos, RKV_AOF_CHUNK_MIN);
+
+    /* Phase 2, as the only flusher: the rest of the old file, fsync; then
+     * under mu (appends wait, for a pread of what they copied meanwhile
+     * and a rename, never for a disk write) the last bytes, rename,
+     * switch. Then the directory fsync. */
+    int64_t e1 = copied;
+    if (rc == 0) {
+        pthread_mutex_lock(&a->mu);
+        while (a->flushing)
+            pthread_cond_wait(&a->cv, &a->mu);
+        a->flushing = true;
+        e1 = a->written;
+        pthread_mutex_unlock(&a->mu);
+        if (e1 > copied)
+            rc = copy_range(&a->fs, old_fd, a->path, fd, a->tmp,
+                            RKV_AOF_HDR + (uint64_t)(copied - start),
+                            RKV_AOF_HDR + (uint64_t)(e1 - start), dpos, chunk);
+        if (rc == 0) {
+            dpos += (uint64_t)(e1 - copied);
+            copied = e1;
+            rc = rkv_pf_fsync(&a->fs, fd, a->tmp);
         }
         pthread_mutex_lock(&a->mu);
-        a->rewriting = false;
+        int64_t e2 = a->written;
+        if (rc == 0 && e2 > copied)
+            rc = copy_range(&a->fs, old_fd, a->path, fd, a->tmp,
+                            RKV_AOF_HDR + (uint64_t)(copied - start),
+                            RKV_AOF_HDR + (uint64_t)(e2 - start), dpos, chunk);
+        if (rc == 0) {
+            dpos += (uint64_t)(e2 - copied);
+            rc = rkv_pf_rename(&a->fs, a->tmp, a->path);
+        }
+        if (rc == 0) {
+            /* The path names the new file now: switch even if what
+             * follows fails. Bytes up to e1 are fsynced in it; durable
+             * follows once the directory is too. */
+            rkv_pf_unmap(a->map, RKV_AOF_WIN);
+            a->map = NULL;
+            a->room = 0;
+            rkv_pf_close(a->fd);
+            a->fd = fd;
+            fd = -1;
+            a->gen++;
+            a->start = offset;
+            memcpy(a->replid, replid, sizeof replid);
+            a->reserved = reserved > dpos ? reserved : dpos;
+            a->base_size = dpos;
+            a->need_dirsync = true;
+            /* What the snapshot holds needs no redo: nothing below
+             * offset is written to the new file again. */
+            if (a->durable < offset)
+                a->durable = offset;
+            drop_below(a, offset);
+            /* If the mapping fails, appends go to memory and their waiters
+             * write them; the reserver tries again. */
+            (void)rkv_aof_remap_locked(a);
+            a->low_water = 0;
+            a->reserve_asked = true;
+            pthread_cond_signal(&a->rcv);
+            pthread_mutex_unlock(&a->mu);
+            int drc = rkv_pf_dirsync(&a->fs, a->dir);
+            pthread_mutex_lock(&a->mu);
+            if (drc == 0) {
+                a->need_dirsync = false;
+                if (e1 > a->durable)
+                    a->durable = e1;
+                if (a->policy != RKV_FSYNC_NO)
+                    drop_below(a, a->durable);
+            }
+            rc = drc;
+        }
+        a->flushing = false;
+        pthread_cond_broadcast(&a->cv);
         pthread_mutex_unlock(&a->mu);
-        return rc;
-    }
-
-    /* Phase 2, as the only flusher: the rest of the old file, then the
-     * buffered bytes, fsync, rename, dir fsync, switch. Appenders go on. */
-    pthread_mutex_lock(&a->mu);
-    while (a->flushing)
-        pthread_cond_wait(&a->cv, &a->mu);
-    a->flushing = true;
-    if (a->pending.len > 0 &&
-        rkv_buf_append(&a->inflight, a->pending.data, a->pending.len) == 0)
-        rkv_buf_clear(&a->pending);
-    int64_t written = a->written, buf_off = a->buf_off;
-    int64_t target = a->buf_off + (int64_t)a->inflight.len;
-    pthread_mutex_unlock(&a->mu);
-
-    if (written > copied) {
-        rc = copy_range(&a->fs, old_fd, a->path, fd, a->tmp,
-                        RKV_AOF_HDR + (uint64_t)(copied - start),
-                        RKV_AOF_HDR + (uint64_t)(written - start), dpos, chunk);
-        dpos += (uint64_t)(written - copied);
-        copied = written;
     }
     free(chunk);
-    if (rc == 0 && target < offset) /* pending could not be moved */
-        rc = rkv_fail(REPLKV_ENOMEM, "aof rewrite: buffering");
-    if (rc == 0 && target > copied) {
-        /* copied >= offset >= start, and copied >= written >= buf_off */
-        size_t skip = (size_t)(copied - buf_off);
-        rc = rkv_pf_pwrite(&a->fs, fd, a->tmp, a->inflight.data + skip,
-                           (size_t)(target - copied), dpos);
-        dpos += (uint64_t)(target - copied);
-    }
-    if (rc == 0)
-        rc = rkv_pf_fsync(&a->fs, fd, a->tmp);
-    if (rc == 0)
-        rc = rkv_pf_rename(&a->fs, a->tmp, a->path);
-    bool renamed = rc == 0;
-    if (rc == 0)
-        rc = rkv_pf_dirsync(&a->fs, a->dir);
-
-    pthread_mutex_lock(&a->mu);
-    if (renamed) {
-        /* The path names the new file now: switch even if the directory
-         * fsync failed, but then durability waits for a dir fsync. */
-        rkv_pf_close(a->fd);
-        a->fd = fd;
-        a->start = offset;
-        memcpy(a->replid, replid, sizeof replid);
-        a->written = target;
-        if (rc == 0)
-            a->durable = target;
-        else
-            a->need_dirsync = true;
-        a->buf_off = target;
-        rkv_buf_clear(&a->inflight);
-        a->base_size = dpos;
-    } else {
+    if (fd >= 0) {
+        /* A failed rewrite leaves the old file in use and fails no
+         * writer. */
         rkv_pf_close(fd);
         remove(a->tmp);
     }
-    /* A failed rewrite leaves the old file in use and fails no writer. */
-    a->flushing = false;
-    a->rewriting = false;
-    pthread_cond_broadcast(&a->cv);
-    pthread_mutex_unlock(&a->mu);
+    rewrite_end(a);
     return rc;
 }

@@ -5,26 +5,41 @@
  * byte at file position 72 + k is at replication offset start + k, so the
  * end of the file is the node's offset.
  *
- * Writing is split so that no disk I/O happens under the node's keyspace
- * lock:
+ * The file is mapped shared and space is reserved ahead (posix_fallocate,
+ * by a thread of its own), so writing is split so that no disk I/O
+ * happens under the node's keyspace lock and, with everysec and no, none
+ * in the writer at all:
  *
- *   rkv_aof_append()  copies frames into memory under a short mutex and
- *                     says where they end (call it under the keyspace lock,
- *                     right after the backlog append, so the file's order is
- *                     the stream's order);
+ *   rkv_aof_append()  copies frames into the mapping (the page cache: a
+ *                     crash of the process loses none of them) under a
+ *                     short mutex and says where they end (call it under
+ *                     the keyspace lock, right after the backlog append, so
+ *                     the file's order is the stream's order). With no room
+ *                     reserved, or a failed write to redo, it copies them
+ *                     into memory only;
+ *   rkv_aof_write_wait()  everysec / no: returns at once when the append
+ *                     reached the mapping; else writes them (pwrite);
  *   rkv_aof_wait()    appendfsync always: after the lock is released, block
  *                     until the file is durable up to that end. Group commit:
- *                     the first waiter becomes the flusher and writes and
- *                     fsyncs everything appended so far, the others sleep;
- *                     one fsync serves all of them;
- *   rkv_aof_flush()   the I/O thread: write (appendfsync no, every loop
- *                     turn) or write + fsync (everysec, once a second).
- *                     Writers never wait for it.
+ *                     the first waiter that finds no fsync running
+ *                     fdatasyncs for everyone appended so far; the others
+ *                     sleep;
+ *   rkv_aof_flush()   the I/O thread: fsync once a second (everysec), or
+ *                     write what only memory holds. Writers never wait
+ *                     for it.
+ *
+ * The file is longer than its frames while open (the reserved space reads
+ * as zeros); rkv_aof_close() cuts it to its last frame, and the loader
+ * takes an all-zero end as unused space.
  *
  * A failed write or fsync returns REPLKV_EIO to the writers waiting for it
- * (their writes are not acknowledged), keeps every byte in memory and
- * leaves the file's durable prefix as it was; the next flush rewrites from
- * the last durable byte, so a later success recovers everything. Nothing
+ * (their writes are not acknowledged), keeps every byte not yet durable in
+ * memory and leaves the file's durable prefix as it was; the next flush
+ * rewrites from the last durable byte, so a later success recovers
+ * everything. A failed reservation (a full disk) makes rkv_aof_status()
+ * REPLKV_EIO until one succeeds (retried every 100 ms), so the node
+ * refuses writes before the reserved space runs out; an append that finds
+ * none left waits in memory and its writer gets REPLKV_EIO. Nothing
  * acknowledged is ever lost.
  *
  * Thread-safety: every rkv_aof_* function on one rkv_aof may be called from
@@ -72,14 +87,17 @@ typedef struct rkv_aof rkv_aof;
 int rkv_aof_open(const rkv_fs *fs, const char *dir, rkv_fsync_policy policy,
                  const char *replid, int64_t offset, rkv_aof **out);
 
-/* Flushes and fsyncs what is buffered, closes and frees. Returns 0, or
- * REPLKV_EIO if the last bytes could not be made durable (they are lost;
- * the file ends at the last durable byte or a torn tail). NULL: 0. */
+/* Writes what only memory holds, cuts the reserved space off, fsyncs,
+ * closes and frees. Returns 0, or REPLKV_EIO if the last bytes could not
+ * be made durable (they are lost; the file ends at the last durable byte
+ * or a torn tail). NULL: 0. */
 int rkv_aof_close(rkv_aof *a);
 
-/* Copies len bytes of whole record frames into memory (no I/O) and sets
- * *end (may be NULL) to the replication offset just past them: "my frame
- * ends at byte X". Returns 0; REPLKV_ENOMEM (nothing appended). */
+/* Copies len bytes of whole record frames into the file's mapping (no
+ * system call; with an fsync policy into memory too, until they are
+ * durable) and sets *end (may be NULL) to the replication offset just past
+ * them: "my frame ends at byte X". Returns 0; REPLKV_ENOMEM (nothing
+ * appended). */
 int rkv_aof_append(rkv_aof *a, const void *frames, size_t len, int64_t *end);
 
 /* Blocks until the file is durable (written and fsynced) up to offset end.
@@ -89,9 +107,10 @@ int rkv_aof_append(rkv_aof *a, const void *frames, size_t len, int64_t *end);
  * call it under the keyspace lock. */
 int rkv_aof_wait(rkv_aof *a, int64_t end);
 
-/* rkv_aof_wait() without the fsync: blocks until the bytes up to end are
- * written to the file (in the kernel's page cache), so that a crash of
- * the process loses none of them (a crash of the machine still may). */
+/* rkv_aof_wait() without the fsync: until the bytes up to end are in the
+ * file (the kernel's page cache), so that a crash of the process loses
+ * none of them (a crash of the machine still may). Returns at once when
+ * the append copied them into the mapping; else writes them. */
 int rkv_aof_write_wait(rkv_aof *a, int64_t end);
 
 /* Writes everything appended before the call, and fsyncs if do_fsync.
@@ -117,10 +136,12 @@ typedef struct rkv_aof_stats {
     int64_t end;        /* offset after the last appended byte */
     int64_t written;    /* handed to the OS up to here */
     int64_t durable;    /* fsynced up to here */
-    uint64_t size;      /* bytes in the file (header + written) */
+    uint64_t size;      /* header + written: the file's logical length */
+    uint64_t reserved;  /* bytes allocated (the file's size until close) */
     uint64_t base_size; /* size after open or the last rewrite */
-    uint64_t writes, fsyncs, errors;
-    int last_error; /* 0 or REPLKV_EIO of the last flush */
+    uint64_t writes;   /* pwrite(2) calls: appends that found no room */
+    uint64_t fsyncs, reserves, errors;
+    int last_error; /* 0 or REPLKV_EIO of the last flush or reservation */
 } rkv_aof_stats;
 
 void rkv_aof_get_stats(rkv_aof *a, rkv_aof_stats *st);
@@ -149,7 +170,8 @@ typedef struct rkv_aof_load_info {
     int64_t start;         /* offset in the header */
     int64_t end;           /* offset after the last good frame */
     uint64_t frames;       /* records applied */
-    uint64_t truncated;    /* bytes cut off the end (0: none) */
+    uint64_t truncated;    /* bytes of a torn tail cut off (0: none) */
+    uint64_t unused;       /* bytes of reserved, never written space cut */
     uint64_t truncated_at; /* file position of the cut */
     bool repaired;         /* the cut was damage, cut by the repair flag */
     char reason[160];      /* why the cut was made, for the log */
@@ -159,8 +181,11 @@ typedef struct rkv_aof_load_info {
  * frame that starts at offset `from` or later (earlier ones are checked
  * but not applied: they are in the snapshot; pass 0 for all), with payload
  * limit max_payload. At the end of the file:
+ *  - all-zero bytes after the last frame are space the writer reserved
+ *    and did not use (it did not close cleanly): cut off, truncated and
+ *    fsynced, info->unused says how much; never refused;
  *  - a torn tail (a last frame cut short, or a last frame whose checksum
- *    fails with nothing valid after it, or zero bytes to the end) is cut
+ *    fails with nothing valid after it, zeros after it or not) is cut
  *    off: the file is truncated and fsynced, info->truncated says how much;
  *    With flags & RKV_LOAD_REFUSE_TORN (aof-load-truncated no) it is
  *    REPLKV_ECORRUPT instead, and the file is left as it is;

@@ -103,8 +103,9 @@ static bool valid_follows(const uint8_t *p, uint64_t pos, uint64_t size,
     return false;
 }
 
-/* Why the frame at pos ends replay: 0 and *torn set (with a reason) for a
- * torn tail, else the detail of the damage in reason. */
+/* Why the frame at pos ends replay: *torn set (with a reason) for a torn
+ * tail, else the detail of the damage in reason. (An all-zero end is
+ * unused space, sorted out before.) */
 static void classify(const uint8_t *p, uint64_t pos, uint64_t size,
                      size_t max_payload, int prc, bool *torn, char *reason,
                      size_t cap)
@@ -113,11 +114,6 @@ static void classify(const uint8_t *p, uint64_t pos, uint64_t size,
     char detail[160];
     snprintf(detail, sizeof detail, "%s", replkv_last_error());
     *torn = false;
-    if (all_zero(p + pos, left)) {
-        *torn = true;
-        snprintf(reason, cap, "%" PRIu64 " zero bytes at the end", left);
-        return;
-    }
     if (prc == 0) {
         *torn = true;
         snprintf(reason, cap, "last frame cut short: %" PRIu64 " bytes", left);
@@ -196,6 +192,13 @@ int rkv_aof_load(const rkv_fs *fs, const char *dir, size_t max_payload,
             }
             prc = drc; /* a whole frame that does not decode: damage */
         }
+        if (all_zero(p + pos, size - pos)) {
+            /* Space reserved ahead of the appends and never written (the
+             * writer did not close cleanly): not a torn write. */
+            info->unused = size - pos;
+            cut = true;
+            break;
+        }
         bool torn;
         classify(p, pos, size, max_payload, prc, &torn, info->reason,
                  sizeof info->reason);
@@ -223,8 +226,8 @@ int rkv_aof_load(const rkv_fs *fs, const char *dir, size_t max_payload,
     rkv_pf_unmap(p, size);
     if (rc == 0 && cut) {
         /* Cut, and make the cut durable before anything is appended. */
-        info->truncated = size - pos;
-        info->truncated_at = pos;
+        info->truncated = size - pos - info->unused;
+        info->truncated_at = info->truncated > 0 ? pos : 0;
         rc = rkv_pf_truncate(fs, fd, path, pos);
         if (rc == 0)
             rc = rkv_pf_fsync(fs, fd, path);

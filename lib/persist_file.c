@@ -20,7 +20,7 @@ const char *rkv_fs_op_name(rkv_fs_op op)
 {
     static const char *const names[RKV_FS_OP_COUNT] = {
         "open",      "read",   "write",     "fsync",
-        "ftruncate", "rename", "dir fsync", "unlink"};
+        "ftruncate", "rename", "dir fsync", "unlink", "fallocate"};
     return (unsigned)op < RKV_FS_OP_COUNT ? names[op] : "?";
 }
 
@@ -161,6 +161,38 @@ int rkv_pf_fsync(const rkv_fs *fs, int fd, const char *path)
     if (e == 0 && fsync(fd) != 0)
         e = errno;
     return e == 0 ? 0 : io_fail(RKV_FS_FSYNC, path, e);
+}
+
+int rkv_pf_datasync(const rkv_fs *fs, int fd, const char *path)
+{
+    int e = fault(fs, RKV_FS_FSYNC, path);
+    if (e == 0 && fdatasync(fd) != 0)
+        e = errno;
+    return e == 0 ? 0 : io_fail(RKV_FS_FSYNC, path, e);
+}
+
+int rkv_pf_reserve(const rkv_fs *fs, int fd, const char *path, uint64_t off,
+                   uint64_t len)
+{
+    int e = fault(fs, RKV_FS_RESERVE, path);
+    if (e == 0) /* returns the error number; retried on EINTR */
+        do
+            e = posix_fallocate(fd, (off_t)off, (off_t)len);
+        while (e == EINTR);
+    return e == 0 ? 0 : io_fail(RKV_FS_RESERVE, path, e);
+}
+
+int rkv_pf_map_shared(int fd, const char *path, uint64_t off, size_t len,
+                      uint8_t **p)
+{
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                   (off_t)off);
+    if (m == MAP_FAILED) {
+        *p = NULL;
+        return io_fail(RKV_FS_OPEN, path, errno);
+    }
+    *p = m;
+    return 0;
 }
 
 int rkv_pf_truncate(const rkv_fs *fs, int fd, const char *path, uint64_t len)

@@ -32,6 +32,7 @@ typedef enum rkv_fs_op {
     RKV_FS_RENAME,   /* rename (path is the destination) */
     RKV_FS_DIRSYNC,  /* open + fsync of a directory */
     RKV_FS_UNLINK,   /* unlink */
+    RKV_FS_RESERVE,  /* posix_fallocate: space reserved ahead of writes */
     RKV_FS_OP_COUNT
 } rkv_fs_op;
 
@@ -78,6 +79,26 @@ int rkv_pf_size(int fd, const char *path, uint64_t *size);
 
 /* fsync(fd). Returns 0; REPLKV_EIO. */
 int rkv_pf_fsync(const rkv_fs *fs, int fd, const char *path);
+
+/* fdatasync(fd): the data and what is needed to read it back, not the
+ * timestamps (cheaper than fsync when the space was reserved before).
+ * Fails through the hook as RKV_FS_FSYNC. Returns 0; REPLKV_EIO. */
+int rkv_pf_datasync(const rkv_fs *fs, int fd, const char *path);
+
+/* posix_fallocate(fd, off, len): allocates the blocks (a file shorter than
+ * off + len grows to it, reading as zeros), so that later writes into the
+ * range, through write(2) or a shared mapping, cannot fail for want of
+ * space. Returns 0; REPLKV_EIO (ENOSPC: the disk is full). */
+int rkv_pf_reserve(const rkv_fs *fs, int fd, const char *path, uint64_t off,
+                   uint64_t len);
+
+/* Maps file bytes [off, off + len) of fd read-write and shared (off a
+ * multiple of the page size): stores into it go to the page cache, which
+ * outlives the process. The range may pass the end of the file, but
+ * touching a page past the end raises SIGBUS: the caller only touches
+ * space it reserved. Returns 0; REPLKV_EIO. Unmap with rkv_pf_unmap(). */
+int rkv_pf_map_shared(int fd, const char *path, uint64_t off, size_t len,
+                      uint8_t **p);
 
 /* ftruncate(fd, len). Returns 0; REPLKV_EIO. */
 int rkv_pf_truncate(const rkv_fs *fs, int fd, const char *path, uint64_t len);

@@ -179,6 +179,11 @@ static int load_data(replkv_t *kv)
                                  "that point is lost"
                                : ": a torn last write");
     }
+    if (L.have_aof && L.aof.unused > 0)
+        rkv_log(kv, REPLKV_LOG_NOTICE,
+                "persistence: %s/%s: cut %" PRIu64 " bytes of reserved, "
+                "unused space (the node was not closed cleanly)",
+                pn->dir, RKV_AOF_FILE, L.aof.unused);
     if (L.aof_trimmed)
         rkv_log(kv, REPLKV_LOG_NOTICE,
                 "persistence: append-only file trimmed to follow the "

@@ -428,8 +428,14 @@ START_TEST(test_torn_tail_every_byte)
         ck_assert_msg(rc == 0, "cut at %zu: %s", keep, replkv_last_error());
         ck_assert_uint_eq(r.n, 5);
         ck_assert_mem_eq(r.bytes.data, frames.data, ends[4]);
-        ck_assert_uint_eq(info.truncated, keep - last_start);
-        ck_assert_uint_eq(info.truncated_at, last_start);
+        /* A cut whose bytes are all zero (the first bytes of a frame's
+         * length) cannot be told from unused reserved space. */
+        bool zeros = true;
+        for (size_t i = last_start; i < keep; i++)
+            zeros = zeros && whole.data[i] == 0;
+        ck_assert_uint_eq(info.truncated, zeros ? 0 : keep - last_start);
+        ck_assert_uint_eq(info.unused, zeros ? keep - last_start : 0);
+        ck_assert_uint_eq(info.truncated_at, zeros ? 0 : last_start);
         ck_assert(!info.repaired);
         ck_assert_int_eq(info.end, (int64_t)ends[4]);
         ck_assert_uint_eq(file_size(dir, RKV_AOF_FILE), last_start);
@@ -448,17 +454,41 @@ START_TEST(test_torn_tail_every_byte)
     ck_assert_ptr_nonnull(strstr(info.reason, "checksum"));
     whole.data[whole.len - 1] ^= 0x40;
 
-    /* Zeros after the last frame (a file system that extended the file). */
+    /* Zeros after the last frame: space the writer reserved and did not
+     * use (it was killed). Not a torn write: cut, and never refused. */
     rkv_buf_clear(&r.bytes);
     r.n = 0;
     uint8_t zeros[1000] = {0};
     ck_assert_int_eq(rkv_buf_append(&whole, zeros, sizeof zeros), 0);
+    for (unsigned flags = 0; flags <= RKV_LOAD_REFUSE_TORN;
+         flags += RKV_LOAD_REFUSE_TORN) {
+        write_file(dir, RKV_AOF_FILE, whole.data, whole.len);
+        rkv_buf_clear(&r.bytes);
+        r.n = 0;
+        ck_assert_int_eq(
+            rkv_aof_load(NULL, dir, MAXP, flags, 0, record, &r, &info), 0);
+        ck_assert_uint_eq(r.n, 6);
+        ck_assert_uint_eq(info.unused, sizeof zeros);
+        ck_assert_uint_eq(info.truncated, 0);
+        ck_assert_uint_eq(file_size(dir, RKV_AOF_FILE), RKV_AOF_HDR + ends[5]);
+    }
+
+    /* A frame cut short (the writer killed inside its copy) and then the
+     * unused space: a torn tail, refused with aof-load-truncated no. */
+    size_t cut = last_start + (whole.len - sizeof zeros - last_start) / 2;
+    memset(whole.data + cut, 0, whole.len - cut);
     write_file(dir, RKV_AOF_FILE, whole.data, whole.len);
-    ck_assert_int_eq(rkv_aof_load(NULL, dir, MAXP, false, 0, record, &r, &info),
+    ck_assert_int_eq(rkv_aof_load(NULL, dir, MAXP, RKV_LOAD_REFUSE_TORN, 0,
+                                  record, &r, &info),
+                     REPLKV_ECORRUPT);
+    ck_assert_uint_eq(file_size(dir, RKV_AOF_FILE), whole.len);
+    rkv_buf_clear(&r.bytes);
+    r.n = 0;
+    ck_assert_int_eq(rkv_aof_load(NULL, dir, MAXP, 0, 0, record, &r, &info),
                      0);
-    ck_assert_uint_eq(r.n, 6);
-    ck_assert_uint_eq(info.truncated, sizeof zeros);
-    ck_assert_uint_eq(file_size(dir, RKV_AOF_FILE), RKV_AOF_HDR + ends[5]);
+    ck_assert_uint_eq(r.n, 5);
+    ck_assert_uint_eq(info.truncated, whole.len - last_start);
+    ck_assert_uint_eq(file_size(dir, RKV_AOF_FILE), last_start);
 
     rkv_buf_free(&r.bytes);
     rkv_buf_free(&frames);
@@ -595,6 +625,7 @@ static void expect_file(const char *dir, const rkv_buf *all, size_t n)
     ck_assert_int_eq(rkv_aof_load(NULL, dir, MAXP, false, 0, record, &r, &info),
                      0);
     ck_assert_uint_eq(info.truncated, 0);
+    ck_assert_uint_eq(info.unused, 0); /* close cut the reserved space */
     ck_assert_uint_eq(r.n, n);
     ck_assert_uint_eq(r.bytes.len, all->len);
     ck_assert_mem_eq(r.bytes.data, all->data, all->len);
@@ -615,15 +646,20 @@ static void fault_then_recover(rkv_fs_op op, int e, const char *text)
     int64_t e1 = add(a, &all, 1);
     ck_assert_int_eq(rkv_aof_wait(a, e1), 0); /* acknowledged */
 
-    arm(&f, op, e);
+    /* Appends reach the file through its mapping; pwrite(2) is the path
+     * of what must be written again after a failed fsync. */
+    bool write = op == RKV_FS_WRITE;
+    arm(&f, write ? RKV_FS_FSYNC : op, write ? EIO : e);
     int64_t e2 = add(a, &all, 2);
     ck_assert_int_eq(rkv_aof_wait(a, e2), REPLKV_EIO);
+    ck_assert_int_eq(rkv_aof_status(a), REPLKV_EIO);
+    if (write)
+        arm(&f, op, e);
+    int64_t e3 = add(a, &all, 3); /* appends go on in memory */
+    ck_assert_int_eq(rkv_aof_wait(a, e3), REPLKV_EIO);
     ck_assert_msg(strstr(replkv_last_error(), text) &&
                       strstr(replkv_last_error(), RKV_AOF_FILE),
                   "%s", replkv_last_error());
-    ck_assert_int_eq(rkv_aof_status(a), REPLKV_EIO);
-    int64_t e3 = add(a, &all, 3); /* appends go on in memory */
-    ck_assert_int_eq(rkv_aof_wait(a, e3), REPLKV_EIO);
     rkv_aof_stats st;
     rkv_aof_get_stats(a, &st);
     ck_assert_int_eq(st.durable, e1);
@@ -683,9 +719,67 @@ START_TEST(test_start_offset_overflow)
 }
 END_TEST
 
-START_TEST(test_disk_full_then_recover)
+/* A write that had to go through pwrite (no room was reserved) fails. */
+START_TEST(test_write_failure_then_recover)
 {
     fault_then_recover(RKV_FS_WRITE, ENOSPC, "No space left on device");
+}
+END_TEST
+
+/* A full disk shows when space is reserved: the status turns REPLKV_EIO
+ * while reserved space is left (the node refuses writes from then on),
+ * an append past it waits in memory and its writer gets REPLKV_EIO, and
+ * once there is space again everything is written and nothing
+ * acknowledged is lost. Never a SIGBUS. */
+START_TEST(test_disk_full_then_recover)
+{
+    char *dir = tmpdir();
+    faults f;
+    rkv_fs fs;
+    faults_init(&f, &fs);
+    for (int policy = RKV_FSYNC_NO; policy <= RKV_FSYNC_ALWAYS; policy++) {
+        rkv_aof *a;
+        ck_assert_int_eq(rkv_aof_remove(NULL, dir), 0);
+        ck_assert_int_eq(
+            rkv_aof_open(&fs, dir, (rkv_fsync_policy)policy, RID, 0, &a), 0);
+        rkv_buf all;
+        rkv_buf_init(&all);
+        unsigned n = 0;
+        int64_t e = add(a, &all, n++);
+        ck_assert_int_eq(rkv_aof_wait(a, e), 0);
+        rkv_aof_stats st;
+        rkv_aof_get_stats(a, &st);
+        uint64_t reserved = st.reserved;
+        ck_assert_uint_ge(reserved, RKV_AOF_CHUNK_MIN);
+
+        arm(&f, RKV_FS_RESERVE, ENOSPC);
+        unsigned long w0 = atomic_load(&f.count[RKV_FS_WRITE]);
+        do { /* into the mapping, until the reserved space runs out */
+            e = add(a, &all, n++);
+            rkv_aof_get_stats(a, &st);
+        } while (st.written == st.end);
+        ck_assert_uint_eq(atomic_load(&f.count[RKV_FS_WRITE]), w0);
+        ck_assert_uint_le(st.size, reserved);
+        ck_assert_uint_eq(st.reserved, reserved);
+        ck_assert_int_eq(rkv_aof_status(a), REPLKV_EIO);
+        ck_assert_msg(strstr(replkv_last_error(), "fallocate") &&
+                          strstr(replkv_last_error(), "No space left"),
+                      "%s", replkv_last_error());
+        ck_assert_int_eq(rkv_aof_write_wait(a, e), REPLKV_EIO);
+        ck_assert_int_eq(rkv_aof_wait(a, e), REPLKV_EIO);
+
+        disarm(&f);
+        ck_assert_int_eq(rkv_aof_wait(a, e), 0);
+        ck_assert_int_eq(rkv_aof_status(a), 0);
+        rkv_aof_get_stats(a, &st);
+        ck_assert_uint_gt(st.reserved, reserved);
+        e = add(a, &all, n++);
+        ck_assert_int_eq(rkv_aof_wait(a, e), 0);
+        ck_assert_int_eq(rkv_aof_close(a), 0);
+        expect_file(dir, &all, n);
+        rkv_buf_free(&all);
+    }
+    rmdir_all(dir);
 }
 END_TEST
 
@@ -1037,6 +1131,7 @@ static Suite *aof_suite(void)
     tcase_add_test(tc, test_group_commit);
     tcase_add_test(tc, test_torn_tail_every_byte);
     tcase_add_test(tc, test_damage_in_the_middle);
+    tcase_add_test(tc, test_write_failure_then_recover);
     tcase_add_test(tc, test_disk_full_then_recover);
     tcase_add_test(tc, test_fsync_failure_then_recover);
     tcase_add_test(tc, test_everysec_and_no);
