@@ -220,6 +220,8 @@ int rkv_aof_load(const rkv_fs *fs, const char *dir, size_t max_payload,
         cut = true;
         break;
     }
+    if (rc == 0 && fn != NULL)
+        rc = fn(ud, NULL); /* before the records' bytes are unmapped */
     rkv_pf_unmap(p, size);
     if (rc == 0 && cut) {
         /* Cut, and make the cut durable before anything is appended. */

@@ -330,6 +330,10 @@ static int load_mapped(const char *path, const uint8_t *p, uint64_t size,
         keys++;
         pos += f.size;
     }
+    /* Whatever fn kept of the records must be done with before the
+     * mapping goes (a bad trailer below fails the load anyway). */
+    if (fn != NULL && (rc = fn(ud, NULL)) != 0)
+        return rc;
     uint8_t all[RKV_SNAP_HDR + 24];
     memcpy(all, p, RKV_SNAP_HDR);
     memcpy(all + RKV_SNAP_HDR, tr, 24);
