@@ -22,7 +22,9 @@
 
 /* Records in flight: enough to cover ~250 ns misses with the ~50-100 ns of
  * other work per record, small enough that a short read batch still gains. */
+#ifndef RKV_APPLY_WINDOW /* (-D for experiments) */
 #define RKV_APPLY_WINDOW 16u
+#endif
 
 typedef struct rkv_apply_slot {
     rkv_msg m;
