@@ -8,6 +8,8 @@
  *                   streaming from the backlog, acks;
  *   repl_replica.c  a replica's side: PSYNC, loading a snapshot beside the
  *                   live keyspace, applying the stream, acks;
+ *   repl_apply.c    records applied a prefetching window at a time (the
+ *                   replica's stream and load, and the restart's replay);
  *   repl.c          node glue: start/stop, the replication cron, role
  *                   changes run on the I/O thread, WAIT;
  *   repl_info.c     the public introspection (struct and INFO text).

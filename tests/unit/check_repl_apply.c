@@ -1,0 +1,223 @@
+/*
+ * check_repl_apply.c - the apply window (lib/repl_apply.c): records are
+ * applied in the order pushed, none later than the next drain, the window
+ * never holds more than RKV_APPLY_WINDOW - 1 after a push, records without
+ * a key and a change of target tables drain it first, and the live shards
+ * (tables NULL) end up as a direct apply would leave them.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "repl.h"
+
+static replkv_t *node(void)
+{
+    replkv_opts *o = replkv_opts_new();
+    replkv_t *kv = NULL;
+    ck_assert_int_eq(replkv_open(o, &kv), 0);
+    replkv_opts_free(o);
+    return kv;
+}
+
+static rkv_msg set_msg(const char *k, const char *v, int64_t exp)
+{
+    rkv_msg m = {.type = RKV_REC_SET};
+    m.set.key = (rkv_bytes){k, strlen(k)};
+    m.set.val = (rkv_bytes){v, strlen(v)};
+    m.set.expire_at = exp;
+    return m;
+}
+
+static rkv_msg key_msg(unsigned type, const char *k)
+{
+    rkv_msg m = {.type = type};
+    m.key.key = (rkv_bytes){k, strlen(k)};
+    return m;
+}
+
+static void new_tables(replkv_t *kv, rkv_ks **t)
+{
+    for (unsigned i = 0; i < RKV_SHARDS; i++) {
+        t[i] = rkv_ks_new(kv->hash_seed);
+        ck_assert_ptr_nonnull(t[i]);
+    }
+}
+
+static void free_tables(rkv_ks **t)
+{
+    for (unsigned i = 0; i < RKV_SHARDS; i++)
+        rkv_ks_free(t[i]);
+}
+
+/* The value of key in tables t, as a string ("" when absent). */
+static const char *value_in(replkv_t *kv, rkv_ks **t, const char *k)
+{
+    static char out[64];
+    uint64_t h = rkv_ks_hash(kv->hasher, k, strlen(k));
+    rkv_entry *e = rkv_ks_find(t[h >> (64 - RKV_SHARD_BITS)], h, k, strlen(k));
+    out[0] = '\0';
+    if (e != NULL) {
+        size_t n;
+        const char *v = rkv_entry_val(e, &n);
+        snprintf(out, sizeof out, "%.*s", (int)n, v);
+    }
+    return out;
+}
+
+static size_t count(rkv_ks **t)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < RKV_SHARDS; i++)
+        n += rkv_ks_count(t[i]);
+    return n;
+}
+
+/* One key written, deleted and written again inside one window: the order
+ * holds, and nothing is left pending after a drain. */
+START_TEST(order_within_window)
+{
+    replkv_t *kv = node();
+    rkv_ks *t[RKV_SHARDS];
+    new_tables(kv, t);
+    rkv_apply_win *w = calloc(1, sizeof *w);
+    rkv_msg m = set_msg("k", "1", 0);
+    ck_assert_int_eq(rkv_apply_push(w, kv, t, &m, 10), 0);
+    m = set_msg("k", "2", 0);
+    ck_assert_int_eq(rkv_apply_push(w, kv, t, &m, 10), 0);
+    m = key_msg(RKV_REC_DEL, "k");
+    ck_assert_int_eq(rkv_apply_push(w, kv, t, &m, 10), 0);
+    m = set_msg("k", "3", 0);
+    ck_assert_int_eq(rkv_apply_push(w, kv, t, &m, 10), 0);
+    rkv_msg e = {.type = RKV_REC_EXPIREAT};
+    e.expireat.key = (rkv_bytes){"k", 1};
+    e.expireat.at = 4102444800000; /* 2100 */
+    ck_assert_int_eq(rkv_apply_push(w, kv, t, &e, 10), 0);
+    /* Still pending: a window this short applies nothing before a drain. */
+    ck_assert_uint_eq(w->n, 5);
+    ck_assert_uint_eq(count(t), 0);
+    ck_assert_int_eq(rkv_apply_drain(w, kv), 0);
+    ck_assert_uint_eq(w->n, 0);
+    ck_assert_str_eq(value_in(kv, t, "k"), "3");
+    uint64_t h = rkv_ks_hash(kv->hasher, "k", 1);
+    ck_assert_int_eq(rkv_entry_expire(rkv_ks_find(
+                         t[h >> (64 - RKV_SHARD_BITS)], h, "k", 1)),
+                     4102444800000);
+    m = key_msg(RKV_REC_PERSIST, "k");
+    ck_assert_int_eq(rkv_apply_push(w, kv, t, &m, 10), 0);
+    ck_assert_int_eq(rkv_apply_drain(w, kv), 0);
+    ck_assert_int_eq(rkv_entry_expire(rkv_ks_find(
+                         t[h >> (64 - RKV_SHARD_BITS)], h, "k", 1)),
+                     0);
+    free(w);
+    free_tables(t);
+    replkv_close(kv);
+}
+END_TEST
+
+/* A long run: the window stays under its length after every push, and
+ * the records applied so far are exactly the ones that left it. */
+START_TEST(window_bounded)
+{
+    replkv_t *kv = node();
+    rkv_ks *t[RKV_SHARDS];
+    new_tables(kv, t);
+    rkv_apply_win *w = calloc(1, sizeof *w);
+    enum { N = 5000 };
+    static char keys[N][16];
+    for (unsigned i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "key:%u", i);
+        rkv_msg m = set_msg(keys[i], keys[i], 0);
+        ck_assert_int_eq(rkv_apply_push(w, kv, t, &m, 1), 0);
+        ck_assert_uint_lt(w->n, RKV_APPLY_WINDOW);
+        ck_assert_uint_eq(count(t) + w->n, i + 1);
+    }
+    ck_assert_int_eq(rkv_apply_drain(w, kv), 0);
+    ck_assert_uint_eq(count(t), N);
+    for (unsigned i = 0; i < N; i++)
+        ck_assert_str_eq(value_in(kv, t, keys[i]), keys[i]);
+    free(w);
+    free_tables(t);
+    replkv_close(kv);
+}
+END_TEST
+
+/* FLUSH (no key) drains first: what came before it is flushed, what comes
+ * after it stays. Another target drains the old one's records first. */
+START_TEST(flush_and_target_change_drain)
+{
+    replkv_t *kv = node();
+    rkv_ks *a[RKV_SHARDS], *b[RKV_SHARDS];
+    new_tables(kv, a);
+    new_tables(kv, b);
+    rkv_apply_win *w = calloc(1, sizeof *w);
+    rkv_msg m = set_msg("before", "x", 0);
+    ck_assert_int_eq(rkv_apply_push(w, kv, a, &m, 1), 0);
+    rkv_msg f = {.type = RKV_REC_FLUSH};
+    ck_assert_int_eq(rkv_apply_push(w, kv, a, &f, 1), 0);
+    ck_assert_uint_eq(w->n, 0);
+    m = set_msg("after", "y", 0);
+    ck_assert_int_eq(rkv_apply_push(w, kv, a, &m, 1), 0);
+    m = set_msg("other", "z", 0);
+    ck_assert_int_eq(rkv_apply_push(w, kv, b, &m, 1), 0);
+    /* a's record left the window when b's came in. */
+    ck_assert_uint_eq(w->n, 1);
+    ck_assert_str_eq(value_in(kv, a, "after"), "y");
+    ck_assert_str_eq(value_in(kv, a, "before"), "");
+    ck_assert_int_eq(rkv_apply_drain(w, kv), 0);
+    ck_assert_str_eq(value_in(kv, b, "other"), "z");
+    ck_assert_uint_eq(count(a), 1);
+    ck_assert_uint_eq(count(b), 1);
+    free(w);
+    free_tables(a);
+    free_tables(b);
+    replkv_close(kv);
+}
+END_TEST
+
+/* tables NULL: the node's live shards, as readers see them. */
+START_TEST(live_shards)
+{
+    replkv_t *kv = node();
+    rkv_apply_win *w = calloc(1, sizeof *w);
+    char k[32], v[32];
+    for (unsigned i = 0; i < 1000; i++) {
+        snprintf(k, sizeof k, "live:%u", i % 300);
+        snprintf(v, sizeof v, "v%u", i);
+        /* The bytes must outlive the push: the window keeps pointers. */
+        char *kc = strdup(k), *vc = strdup(v);
+        rkv_msg m = set_msg(kc, vc, 0);
+        ck_assert_int_eq(rkv_apply_push(w, kv, NULL, &m, 1), 0);
+        ck_assert_int_eq(rkv_apply_drain(w, kv), 0);
+        free(kc);
+        free(vc);
+    }
+    uint64_t n = 0;
+    ck_assert_int_eq(replkv_count(kv, &n), 0);
+    ck_assert_uint_eq(n, 300);
+    char buf[32];
+    size_t len = 0;
+    ck_assert_int_eq(replkv_get(kv, "live:299", 8, buf, sizeof buf, &len), 0);
+    ck_assert_uint_eq(len, 4);
+    ck_assert_int_eq(memcmp(buf, "v899", 4), 0);
+    free(w);
+    replkv_close(kv);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("repl_apply");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, order_within_window);
+    tcase_add_test(tc, window_bounded);
+    tcase_add_test(tc, flush_and_target_change_drain);
+    tcase_add_test(tc, live_shards);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
