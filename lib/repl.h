@@ -82,6 +82,7 @@ struct rkv_link {
     const uint8_t *applied_p; /* applied frames not yet in our backlog */
     size_t applied_len;       /* (inside rbuf, contiguous) */
     rkv_apply_win win;        /* records pushed, maybe not yet applied */
+    bool apply_failed;        /* a drain failed: close after this read */
     int64_t acked_sent;
     uint64_t last_ack_ms;
 };

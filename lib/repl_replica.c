@@ -186,8 +186,10 @@ int rkv_replica_on_frame(rkv_link *l, const rkv_msg *m, const uint8_t *frame,
             return start_load(l, m);
         return bad(l, m);
     case LINK_LOADING:
+        /* Loaded records count 0 bytes in the window: only the live
+         * stream's frames need accounting (a failed load is dropped). */
         if (m->type == RKV_REC_SET) {
-            if ((rc = rkv_apply_push(&l->win, kv, l->load, m, size)) != 0)
+            if ((rc = rkv_apply_push(&l->win, kv, l->load, m, 0)) != 0)
                 goto fail;
             l->load_keys++;
             return 0;
@@ -208,7 +210,7 @@ int rkv_replica_on_frame(rkv_link *l, const rkv_msg *m, const uint8_t *frame,
     case LINK_LOADING_TAIL:
         if (!rkv_msg_is_record(m->type))
             return bad(l, m);
-        if ((rc = rkv_apply_push(&l->win, kv, l->load, m, size)) != 0)
+        if ((rc = rkv_apply_push(&l->win, kv, l->load, m, 0)) != 0)
             goto fail;
         l->load_off += (int64_t)size;
         if (l->load_off == l->load_end)
@@ -225,8 +227,11 @@ int rkv_replica_on_frame(rkv_link *l, const rkv_msg *m, const uint8_t *frame,
          * writes on a replica, so the order is the same). */
         if (l->applied_len > 0 && l->applied_p + l->applied_len != frame)
             rkv_replica_flush_applied(l);
-        if (l->closing)
+        if (l->apply_failed) {
+            rkv_link_close(l, REPLKV_LOG_WARNING,
+                           "a record could not be applied (logged above)");
             return 1;
+        }
         if (l->applied_len == 0)
             l->applied_p = frame;
         l->applied_len += size;
@@ -248,12 +253,16 @@ fail:
 void rkv_replica_flush_applied(rkv_link *l)
 {
     /* Every record pushed is applied before its frame joins our backlog
-     * (and before rbuf, which the pending records point into, changes). */
+     * (and before rbuf, which the pending records point into, changes).
+     * On failure the link must close before any later record is applied;
+     * not from here, which rkv_link_close itself calls, but from
+     * rkv_replica_after_read, which follows at the end of the read. */
     if (rkv_apply_drain(&l->win, l->kv) != 0) {
         l->applied_len -= l->win.lost;
-        if (!l->closing)
-            rkv_link_close(l, REPLKV_LOG_WARNING, "cannot apply a record: %s",
-                           replkv_last_error());
+        l->apply_failed = true;
+        rkv_log(l->kv, REPLKV_LOG_WARNING,
+                "replication: cannot apply a record from %s:%d: %s", l->addr,
+                l->port, replkv_last_error());
     }
     if (l->applied_len == 0)
         return;
@@ -286,6 +295,11 @@ static void send_ack(rkv_link *l, int64_t off)
 void rkv_replica_after_read(rkv_link *l)
 {
     replkv_t *kv = l->kv;
+    if (l->apply_failed) {
+        rkv_link_close(l, REPLKV_LOG_WARNING,
+                       "a record could not be applied (logged above)");
+        return;
+    }
     if (l->state != LINK_ONLINE)
         return;
     int64_t off = atomic_load(&kv->repl_offset);

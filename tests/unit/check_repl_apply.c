@@ -3,7 +3,8 @@
  * applied in the order pushed, none later than the next drain, the window
  * never holds more than RKV_APPLY_WINDOW - 1 after a push, records without
  * a key and a change of target tables drain it first, and the live shards
- * (tables NULL) end up as a direct apply would leave them.
+ * (tables NULL) end up as a direct apply would leave them; a record that
+ * fails drops itself and every later one.
  */
 #include <check.h>
 #include <stdio.h>
@@ -176,6 +177,50 @@ START_TEST(flush_and_target_change_drain)
 }
 END_TEST
 
+/* A record that cannot be applied (a value over the entry's 32-bit
+ * length: rkv_ks_put refuses it without reading it) stops the window:
+ * what came before stays applied, it and everything after it are
+ * dropped, and lost counts their sizes, whether the failure comes in a
+ * drain or in the push that pushes it out of a full window. */
+START_TEST(failure_drops_the_rest)
+{
+    replkv_t *kv = node();
+    rkv_ks *t[RKV_SHARDS];
+    new_tables(kv, t);
+    rkv_apply_win *w = calloc(1, sizeof *w);
+    rkv_msg bad = set_msg("bad", "", 0);
+    bad.set.val.len = (size_t)UINT32_MAX + 1;
+    rkv_msg m = set_msg("a", "1", 0);
+    ck_assert_int_eq(rkv_apply_push(w, kv, t, &m, 10), 0);
+    ck_assert_int_eq(rkv_apply_push(w, kv, t, &bad, 20), 0);
+    m = set_msg("c", "3", 0);
+    ck_assert_int_eq(rkv_apply_push(w, kv, t, &m, 30), 0);
+    ck_assert_int_eq(rkv_apply_drain(w, kv), REPLKV_ENOMEM);
+    ck_assert_uint_eq(w->lost, 50);
+    ck_assert_uint_eq(w->n, 0);
+    ck_assert_str_eq(value_in(kv, t, "a"), "1");
+    ck_assert_str_eq(value_in(kv, t, "c"), "");
+
+    ck_assert_int_eq(rkv_apply_push(w, kv, t, &bad, 5), 0);
+    static char keys[RKV_APPLY_WINDOW][16];
+    int rc = 0;
+    unsigned i;
+    for (i = 0; i < RKV_APPLY_WINDOW && rc == 0; i++) {
+        snprintf(keys[i], sizeof keys[i], "k%u", i);
+        m = set_msg(keys[i], "v", 0);
+        rc = rkv_apply_push(w, kv, t, &m, 1);
+    }
+    ck_assert_int_eq(rc, REPLKV_ENOMEM);
+    ck_assert_uint_eq(i, RKV_APPLY_WINDOW - 1); /* the push that filled it */
+    ck_assert_uint_eq(w->lost, 5 + (RKV_APPLY_WINDOW - 1));
+    ck_assert_uint_eq(w->n, 0);
+    ck_assert_uint_eq(count(t), 1);
+    free(w);
+    free_tables(t);
+    replkv_close(kv);
+}
+END_TEST
+
 /* tables NULL: the node's live shards, as readers see them. */
 START_TEST(live_shards)
 {
@@ -213,6 +258,7 @@ int main(void)
     tcase_add_test(tc, order_within_window);
     tcase_add_test(tc, window_bounded);
     tcase_add_test(tc, flush_and_target_change_drain);
+    tcase_add_test(tc, failure_drops_the_rest);
     tcase_add_test(tc, live_shards);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
