@@ -13,13 +13,30 @@
 
 #include "repl.h"
 
-static replkv_t *node(void)
+/* Every test gets a node (for its hasher and live shards), a set of
+ * private shard tables and an empty window. */
+static replkv_t *kv;
+static rkv_ks *t[RKV_SHARDS];
+static rkv_apply_win *w;
+
+static void new_tables(rkv_ks **tables);
+static void free_tables(rkv_ks **tables);
+
+static void setup(void)
 {
     replkv_opts *o = replkv_opts_new();
-    replkv_t *kv = NULL;
     ck_assert_int_eq(replkv_open(o, &kv), 0);
     replkv_opts_free(o);
-    return kv;
+    new_tables(t);
+    w = calloc(1, sizeof *w);
+    ck_assert_ptr_nonnull(w);
+}
+
+static void teardown(void)
+{
+    free(w);
+    free_tables(t);
+    replkv_close(kv);
 }
 
 static rkv_msg set_msg(const char *k, const char *v, int64_t exp)
@@ -38,26 +55,31 @@ static rkv_msg key_msg(unsigned type, const char *k)
     return m;
 }
 
-static void new_tables(replkv_t *kv, rkv_ks **t)
+static void new_tables(rkv_ks **tables)
 {
     for (unsigned i = 0; i < RKV_SHARDS; i++) {
-        t[i] = rkv_ks_new(kv->hash_seed);
-        ck_assert_ptr_nonnull(t[i]);
+        tables[i] = rkv_ks_new(kv->hash_seed);
+        ck_assert_ptr_nonnull(tables[i]);
     }
 }
 
-static void free_tables(rkv_ks **t)
+static void free_tables(rkv_ks **tables)
 {
     for (unsigned i = 0; i < RKV_SHARDS; i++)
-        rkv_ks_free(t[i]);
+        rkv_ks_free(tables[i]);
 }
 
-/* The value of key in tables t, as a string ("" when absent). */
-static const char *value_in(replkv_t *kv, rkv_ks **t, const char *k)
+static rkv_entry *find_in(rkv_ks **tables, const char *k)
+{
+    uint64_t h = rkv_ks_hash(kv->hasher, k, strlen(k));
+    return rkv_ks_find(tables[h >> (64 - RKV_SHARD_BITS)], h, k, strlen(k));
+}
+
+/* The value of key in tables, as a string ("" when absent). */
+static const char *value_in(rkv_ks **tables, const char *k)
 {
     static char out[64];
-    uint64_t h = rkv_ks_hash(kv->hasher, k, strlen(k));
-    rkv_entry *e = rkv_ks_find(t[h >> (64 - RKV_SHARD_BITS)], h, k, strlen(k));
+    rkv_entry *e = find_in(tables, k);
     out[0] = '\0';
     if (e != NULL) {
         size_t n;
@@ -67,11 +89,11 @@ static const char *value_in(replkv_t *kv, rkv_ks **t, const char *k)
     return out;
 }
 
-static size_t count(rkv_ks **t)
+static size_t count(rkv_ks **tables)
 {
     size_t n = 0;
     for (unsigned i = 0; i < RKV_SHARDS; i++)
-        n += rkv_ks_count(t[i]);
+        n += rkv_ks_count(tables[i]);
     return n;
 }
 
@@ -79,10 +101,6 @@ static size_t count(rkv_ks **t)
  * holds, and nothing is left pending after a drain. */
 START_TEST(order_within_window)
 {
-    replkv_t *kv = node();
-    rkv_ks *t[RKV_SHARDS];
-    new_tables(kv, t);
-    rkv_apply_win *w = calloc(1, sizeof *w);
     rkv_msg m = set_msg("k", "1", 0);
     ck_assert_int_eq(rkv_apply_push(w, kv, t, &m, 10), 0);
     m = set_msg("k", "2", 0);
@@ -100,20 +118,12 @@ START_TEST(order_within_window)
     ck_assert_uint_eq(count(t), 0);
     ck_assert_int_eq(rkv_apply_drain(w, kv), 0);
     ck_assert_uint_eq(w->n, 0);
-    ck_assert_str_eq(value_in(kv, t, "k"), "3");
-    uint64_t h = rkv_ks_hash(kv->hasher, "k", 1);
-    ck_assert_int_eq(rkv_entry_expire(rkv_ks_find(
-                         t[h >> (64 - RKV_SHARD_BITS)], h, "k", 1)),
-                     4102444800000);
+    ck_assert_str_eq(value_in(t, "k"), "3");
+    ck_assert_int_eq(rkv_entry_expire(find_in(t, "k")), 4102444800000);
     m = key_msg(RKV_REC_PERSIST, "k");
     ck_assert_int_eq(rkv_apply_push(w, kv, t, &m, 10), 0);
     ck_assert_int_eq(rkv_apply_drain(w, kv), 0);
-    ck_assert_int_eq(rkv_entry_expire(rkv_ks_find(
-                         t[h >> (64 - RKV_SHARD_BITS)], h, "k", 1)),
-                     0);
-    free(w);
-    free_tables(t);
-    replkv_close(kv);
+    ck_assert_int_eq(rkv_entry_expire(find_in(t, "k")), 0);
 }
 END_TEST
 
@@ -121,10 +131,6 @@ END_TEST
  * the records applied so far are exactly the ones that left it. */
 START_TEST(window_bounded)
 {
-    replkv_t *kv = node();
-    rkv_ks *t[RKV_SHARDS];
-    new_tables(kv, t);
-    rkv_apply_win *w = calloc(1, sizeof *w);
     enum { N = 5000 };
     static char keys[N][16];
     for (unsigned i = 0; i < N; i++) {
@@ -137,10 +143,7 @@ START_TEST(window_bounded)
     ck_assert_int_eq(rkv_apply_drain(w, kv), 0);
     ck_assert_uint_eq(count(t), N);
     for (unsigned i = 0; i < N; i++)
-        ck_assert_str_eq(value_in(kv, t, keys[i]), keys[i]);
-    free(w);
-    free_tables(t);
-    replkv_close(kv);
+        ck_assert_str_eq(value_in(t, keys[i]), keys[i]);
 }
 END_TEST
 
@@ -148,11 +151,8 @@ END_TEST
  * after it stays. Another target drains the old one's records first. */
 START_TEST(flush_and_target_change_drain)
 {
-    replkv_t *kv = node();
-    rkv_ks *a[RKV_SHARDS], *b[RKV_SHARDS];
-    new_tables(kv, a);
-    new_tables(kv, b);
-    rkv_apply_win *w = calloc(1, sizeof *w);
+    rkv_ks **a = t, *b[RKV_SHARDS];
+    new_tables(b);
     rkv_msg m = set_msg("before", "x", 0);
     ck_assert_int_eq(rkv_apply_push(w, kv, a, &m, 1), 0);
     rkv_msg f = {.type = RKV_REC_FLUSH};
@@ -164,16 +164,13 @@ START_TEST(flush_and_target_change_drain)
     ck_assert_int_eq(rkv_apply_push(w, kv, b, &m, 1), 0);
     /* a's record left the window when b's came in. */
     ck_assert_uint_eq(w->n, 1);
-    ck_assert_str_eq(value_in(kv, a, "after"), "y");
-    ck_assert_str_eq(value_in(kv, a, "before"), "");
+    ck_assert_str_eq(value_in(a, "after"), "y");
+    ck_assert_str_eq(value_in(a, "before"), "");
     ck_assert_int_eq(rkv_apply_drain(w, kv), 0);
-    ck_assert_str_eq(value_in(kv, b, "other"), "z");
+    ck_assert_str_eq(value_in(b, "other"), "z");
     ck_assert_uint_eq(count(a), 1);
     ck_assert_uint_eq(count(b), 1);
-    free(w);
-    free_tables(a);
     free_tables(b);
-    replkv_close(kv);
 }
 END_TEST
 
@@ -184,10 +181,6 @@ END_TEST
  * drain or in the push that pushes it out of a full window. */
 START_TEST(failure_drops_the_rest)
 {
-    replkv_t *kv = node();
-    rkv_ks *t[RKV_SHARDS];
-    new_tables(kv, t);
-    rkv_apply_win *w = calloc(1, sizeof *w);
     rkv_msg bad = set_msg("bad", "", 0);
     bad.set.val.len = (size_t)UINT32_MAX + 1;
     rkv_msg m = set_msg("a", "1", 0);
@@ -198,8 +191,8 @@ START_TEST(failure_drops_the_rest)
     ck_assert_int_eq(rkv_apply_drain(w, kv), REPLKV_ENOMEM);
     ck_assert_uint_eq(w->lost, 50);
     ck_assert_uint_eq(w->n, 0);
-    ck_assert_str_eq(value_in(kv, t, "a"), "1");
-    ck_assert_str_eq(value_in(kv, t, "c"), "");
+    ck_assert_str_eq(value_in(t, "a"), "1");
+    ck_assert_str_eq(value_in(t, "c"), "");
 
     ck_assert_int_eq(rkv_apply_push(w, kv, t, &bad, 5), 0);
     static char keys[RKV_APPLY_WINDOW][16];
@@ -215,17 +208,12 @@ START_TEST(failure_drops_the_rest)
     ck_assert_uint_eq(w->lost, 5 + (RKV_APPLY_WINDOW - 1));
     ck_assert_uint_eq(w->n, 0);
     ck_assert_uint_eq(count(t), 1);
-    free(w);
-    free_tables(t);
-    replkv_close(kv);
 }
 END_TEST
 
 /* tables NULL: the node's live shards, as readers see them. */
 START_TEST(live_shards)
 {
-    replkv_t *kv = node();
-    rkv_apply_win *w = calloc(1, sizeof *w);
     char k[32], v[32];
     for (unsigned i = 0; i < 1000; i++) {
         snprintf(k, sizeof k, "live:%u", i % 300);
@@ -246,8 +234,6 @@ START_TEST(live_shards)
     ck_assert_int_eq(replkv_get(kv, "live:299", 8, buf, sizeof buf, &len), 0);
     ck_assert_uint_eq(len, 4);
     ck_assert_int_eq(memcmp(buf, "v899", 4), 0);
-    free(w);
-    replkv_close(kv);
 }
 END_TEST
 
@@ -255,6 +241,7 @@ int main(void)
 {
     Suite *s = suite_create("repl_apply");
     TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, order_within_window);
     tcase_add_test(tc, window_bounded);
     tcase_add_test(tc, flush_and_target_change_drain);
