@@ -19,10 +19,15 @@
 #define RKV_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define RKV_LIKELY(x) __builtin_expect(!!(x), 1)
 #define RKV_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* Cache hints (never fault, even on a stale address): to read, to write. */
+#define RKV_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#define RKV_PREFETCH_W(p) __builtin_prefetch((p), 1, 3)
 #else
 #define RKV_PRINTF(a, b)
 #define RKV_LIKELY(x) (x)
 #define RKV_UNLIKELY(x) (x)
+#define RKV_PREFETCH(p) ((void)(p))
+#define RKV_PREFETCH_W(p) ((void)(p))
 #endif
 
 /* Records err with a formatted detail as the calling thread's last error

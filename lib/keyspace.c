@@ -341,6 +341,47 @@ void rkv_ks_reserve(rkv_ks *ks, size_t n)
     ks->mask[0] = want - 1;
 }
 
+/* The bucket slots a key with hash may be in: the new table's during a
+ * rehash, and the old table's unless that bucket was already moved. */
+static inline int key_slots(const rkv_ks *ks, uint64_t hash,
+                            rkv_entry *const *slot[2])
+{
+    int n = 0;
+    size_t i = hash & ks->mask[0];
+    if (!rehashing(ks) || i >= ks->rehashidx)
+        slot[n++] = &ks->tab[0][i];
+    if (rehashing(ks))
+        slot[n++] = &ks->tab[1][hash & ks->mask[1]];
+    return n;
+}
+
+void rkv_ks_prefetch(const rkv_ks *ks, uint64_t hash)
+{
+    rkv_entry *const *slot[2];
+    int n = key_slots(ks, hash, slot);
+    /* For writing: an insert links its new entry into this slot. */
+    for (int t = 0; t < n; t++)
+        RKV_PREFETCH_W(slot[t]);
+}
+
+/* What a key comparison reads of an entry: its header and, for keys up to
+ * 16 bytes, the key, behind an expiry or not. Entries are 8-byte aligned,
+ * not line-aligned, so those bytes may straddle two cache lines. */
+#define ENTRY_PROBE (ENTRY_HDR + sizeof(int64_t) + 16u)
+
+void rkv_ks_prefetch_chain(const rkv_ks *ks, uint64_t hash)
+{
+    rkv_entry *const *slot[2];
+    int n = key_slots(ks, hash, slot);
+    for (int t = 0; t < n; t++) {
+        const rkv_entry *e = *slot[t];
+        if (e != NULL) {
+            RKV_PREFETCH(e);
+            RKV_PREFETCH((const char *)e + ENTRY_PROBE - 1);
+        }
+    }
+}
+
 /* The link (bucket slot or previous entry's next field) that points at key's
  * entry, or NULL. */
 static rkv_entry **find_link(rkv_ks *ks, uint64_t hash, const void *key,

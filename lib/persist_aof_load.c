@@ -158,13 +158,17 @@ int rkv_aof_load(const rkv_fs *fs, const char *dir, size_t max_payload,
                                               &info->start);
     uint64_t pos = RKV_AOF_HDR;
     bool cut = false;
+    rkv_decoder dec; /* one for the file, not one per record */
+    bool have_dec = false;
+    if (rc == 0)
+        have_dec = (rc = rkv_decoder_init(&dec)) == 0;
     while (rc == 0 && pos < size) {
         rkv_frame f;
         int prc =
             rkv_frame_parse(p + pos, (size_t)(size - pos), max_payload, &f);
         rkv_msg m;
         if (prc == 1) {
-            int drc = rkv_msg_decode(f.payload, f.len, &m);
+            int drc = rkv_msg_decode_with(&dec, f.payload, f.len, &m);
             if (drc == 0 && !rkv_msg_is_record(m.type))
                 drc = rkv_fail(REPLKV_EPROTO, "a %s message is not a record",
                                rkv_msg_name(m.type));
@@ -223,6 +227,10 @@ int rkv_aof_load(const rkv_fs *fs, const char *dir, size_t max_payload,
         cut = true;
         break;
     }
+    if (rc == 0 && fn != NULL)
+        rc = fn(ud, NULL); /* before the records' bytes are unmapped */
+    if (have_dec)
+        rkv_decoder_destroy(&dec);
     rkv_pf_unmap(p, size);
     if (rc == 0 && cut) {
         /* Cut, and make the cut durable before anything is appended. */

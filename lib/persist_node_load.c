@@ -20,6 +20,7 @@
 typedef struct load_ctx {
     replkv_t *kv;
     rkv_ks *tables[RKV_SHARDS];
+    rkv_apply_win win;
 } load_ctx;
 
 /* The backlog after a restart: the history's last repl-backlog-size bytes,
@@ -60,12 +61,14 @@ static int refill_backlog(replkv_t *kv, const rkv_persist_loaded *L,
     return rc;
 }
 
-/* The replica's apply code, into the shard tables (no thread runs yet, and
- * nothing is journaled). */
+/* The replica's apply window, into the shard tables (no thread runs yet,
+ * and nothing is journaled); m == NULL: the file is about to be unmapped. */
 static int load_apply(void *ud, const rkv_msg *m)
 {
     load_ctx *c = ud;
-    return rkv_replica_apply(c->kv, c->tables, m);
+    if (m == NULL)
+        return rkv_apply_drain(&c->win, c->kv);
+    return rkv_apply_push(&c->win, c->kv, c->tables, m, 0);
 }
 
 /* Writes node.state: this node's id and, unless fo is NULL, the failover

@@ -291,8 +291,8 @@ int rkv_snap_stat(const rkv_fs *fs, const char *dir, rkv_snap_info *info)
 }
 
 static int load_mapped(const char *path, const uint8_t *p, uint64_t size,
-                       size_t max_payload, rkv_persist_apply_fn fn, void *ud,
-                       rkv_snap_info *info)
+                       size_t max_payload, rkv_decoder *dec,
+                       rkv_persist_apply_fn fn, void *ud, rkv_snap_info *info)
 {
     int rc = check_header(path, p, size, info);
     if (rc != 0)
@@ -318,7 +318,7 @@ static int load_mapped(const char *path, const uint8_t *p, uint64_t size,
                             "%s: bad frame at byte %" PRIu64 ": %s", path, pos,
                             replkv_last_error());
         rkv_msg m;
-        rc = rkv_msg_decode(f.payload, f.len, &m);
+        rc = rkv_msg_decode_with(dec, f.payload, f.len, &m);
         if (rc == 0 && m.type != RKV_REC_SET)
             rc = rkv_fail(REPLKV_EPROTO, "a %s record", rkv_msg_name(m.type));
         if (rc != 0)
@@ -330,6 +330,10 @@ static int load_mapped(const char *path, const uint8_t *p, uint64_t size,
         keys++;
         pos += f.size;
     }
+    /* Whatever fn kept of the records must be done with before the
+     * mapping goes (a bad trailer below fails the load anyway). */
+    if (fn != NULL && (rc = fn(ud, NULL)) != 0)
+        return rc;
     uint8_t all[RKV_SNAP_HDR + 24];
     memcpy(all, p, RKV_SNAP_HDR);
     memcpy(all + RKV_SNAP_HDR, tr, 24);
@@ -367,11 +371,15 @@ int rkv_snap_load(const rkv_fs *fs, const char *dir, size_t max_payload,
     if (rc == 0)
         rc = rkv_pf_map(fs, fd, path, size, &p);
     rkv_pf_close(fd);
-    if (rc == 0) {
+    /* One decoder for the whole file: a decoder per record would allocate
+     * and free its zone a million times in a restart. */
+    rkv_decoder dec;
+    if (rc == 0 && (rc = rkv_decoder_init(&dec)) == 0) {
         if (size == 0)
             rc = rkv_fail(REPLKV_ECORRUPT, "%s: empty file", path);
         else
-            rc = load_mapped(path, p, size, max_payload, fn, ud, info);
+            rc = load_mapped(path, p, size, max_payload, &dec, fn, ud, info);
+        rkv_decoder_destroy(&dec);
     }
     rkv_pf_unmap(p, size);
     return rc;

@@ -34,9 +34,13 @@
 #define RKV_SNAP_TRAILER 32
 
 /* Called once per record while a file is loaded (snapshot: SET only; AOF:
- * any stream record). m points into the mapped file: valid during the
- * call only. Return 0 to go on; any other value stops the load, which
- * returns it. If a load fails, whatever was applied must be discarded. */
+ * any stream record). m points into the mapped file, whose bytes stay
+ * valid until fn(ud, NULL): the loader makes that call once it has passed
+ * every record of the file and before it unmaps it, so that fn may keep
+ * records and apply them a batch at a time (repl_apply.h); the struct *m
+ * itself is valid during the call only. Return 0 to go on; any other value
+ * stops the load, which returns it. If a load fails, whatever was applied
+ * must be discarded (and fn is not called with NULL). */
 typedef int (*rkv_persist_apply_fn)(void *ud, const rkv_msg *m);
 
 typedef struct rkv_snap_info {

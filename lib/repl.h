@@ -8,6 +8,8 @@
  *                   streaming from the backlog, acks;
  *   repl_replica.c  a replica's side: PSYNC, loading a snapshot beside the
  *                   live keyspace, applying the stream, acks;
+ *   repl_apply.c    records applied a prefetching window at a time (the
+ *                   replica's stream and load, and the restart's replay);
  *   repl.c          node glue: start/stop, the replication cron, role
  *                   changes run on the I/O thread, WAIT;
  *   repl_info.c     the public introspection (struct and INFO text).
@@ -23,6 +25,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "node.h"
+#include "repl_apply.h"
 #include "stream.h"
 
 #define RKV_WRITE_WATERMARK (1u << 20) /* pending bytes before we pause */
@@ -88,6 +91,8 @@ struct rkv_link {
     uint64_t load_keys;
     const uint8_t *applied_p; /* applied frames not yet in our backlog */
     size_t applied_len;       /* (inside rbuf, contiguous) */
+    rkv_apply_win win;        /* records pushed, maybe not yet applied */
+    bool apply_failed;        /* a drain failed: close after this read */
     int64_t acked_sent;
     uint64_t last_ack_ms;
 };
@@ -226,8 +231,5 @@ void rkv_replica_cron(replkv_t *kv, uint64_t now_ms);
  * just allowed again: WAIT need not wait for the periodic ACK). */
 void rkv_replica_ack_now(replkv_t *kv);
 void rkv_replica_drop_load(rkv_link *l);
-/* Applies one decoded stream record to the live keyspace, or to tables
- * (not NULL: a full resync's new tables, no locks). */
-int rkv_replica_apply(replkv_t *kv, rkv_ks **tables, const rkv_msg *m);
 
 #endif /* RKV_REPL_H */

@@ -48,102 +48,6 @@ void rkv_replica_on_authed(rkv_link *l)
     pthread_mutex_unlock(&kv->repl->lock);
 }
 
-/* ------------------------------------------------------------ apply */
-
-static int apply_to(rkv_ks *ks, uint64_t h, const rkv_msg *m)
-{
-    switch (m->type) {
-    case RKV_REC_SET:
-        if (rkv_ks_put(ks, h, m->set.key.p, m->set.key.len, m->set.val.p,
-                       m->set.val.len, m->set.expire_at, NULL) == NULL)
-            return rkv_fail(REPLKV_ENOMEM, "apply SET: out of memory");
-        return 0;
-    case RKV_REC_DEL:
-        rkv_ks_remove(ks, h, m->key.key.p, m->key.key.len);
-        return 0;
-    case RKV_REC_EXPIREAT:
-    case RKV_REC_PERSIST: {
-        const rkv_bytes *k =
-            m->type == RKV_REC_PERSIST ? &m->key.key : &m->expireat.key;
-        rkv_entry *e = rkv_ks_find(ks, h, k->p, k->len);
-        int64_t at = m->type == RKV_REC_PERSIST ? 0 : m->expireat.at;
-        if (e != NULL && rkv_ks_set_expire(ks, e, at) == NULL)
-            return rkv_fail(REPLKV_ENOMEM, "apply EXPIREAT: out of memory");
-        return 0;
-    }
-    default:
-        return 0;
-    }
-}
-
-static const rkv_bytes *record_key(const rkv_msg *m)
-{
-    switch (m->type) {
-    case RKV_REC_SET:
-        return &m->set.key;
-    case RKV_REC_DEL:
-    case RKV_REC_PERSIST:
-        return &m->key.key;
-    case RKV_REC_EXPIREAT:
-        return &m->expireat.key;
-    default:
-        return NULL;
-    }
-}
-
-/* Step 9: one record onto the live keyspace under its shard lock (no
- * READONLY check, no eviction, no expiry), with the exact frame appended
- * to our backlog inside the same critical section. frame may be NULL. */
-static int apply_live(replkv_t *kv, const rkv_msg *m, const uint8_t *frame,
-                      size_t size)
-{
-    const rkv_bytes *k = record_key(m);
-    int rc = 0;
-    if (k != NULL) {
-        uint64_t h = rkv_ks_hash(kv->hasher, k->p, k->len);
-        rkv_shard *s = rkv_node_shard(kv, h);
-        pthread_mutex_lock(&s->lock);
-        rc = apply_to(s->ks, h, m);
-        if (rc == 0 && frame != NULL)
-            rkv_journal_append(kv, frame, size);
-        atomic_store_explicit(&s->mem, rkv_ks_memory(s->ks),
-                              memory_order_relaxed);
-        pthread_mutex_unlock(&s->lock);
-    } else if (m->type == RKV_REC_FLUSH) {
-        for (unsigned i = 0; i < RKV_SHARDS; i++)
-            pthread_mutex_lock(&kv->shards[i].lock);
-        for (unsigned i = 0; i < RKV_SHARDS; i++)
-            rkv_ks_clear(kv->shards[i].ks);
-        if (frame != NULL)
-            rkv_journal_append(kv, frame, size);
-        for (unsigned i = RKV_SHARDS; i-- > 0;) {
-            atomic_store_explicit(&kv->shards[i].mem,
-                                  rkv_ks_memory(kv->shards[i].ks),
-                                  memory_order_relaxed);
-            pthread_mutex_unlock(&kv->shards[i].lock);
-        }
-    } else if (frame != NULL) {
-        rkv_journal_append(kv, frame, size); /* PING */
-    }
-    (void)size;
-    return rc;
-}
-
-int rkv_replica_apply(replkv_t *kv, rkv_ks **tables, const rkv_msg *m)
-{
-    if (tables == NULL)
-        return apply_live(kv, m, NULL, 0);
-    const rkv_bytes *k = record_key(m);
-    if (k != NULL) {
-        uint64_t h = rkv_ks_hash(tables[0], k->p, k->len);
-        return apply_to(tables[h >> (64 - RKV_SHARD_BITS)], h, m);
-    }
-    if (m->type == RKV_REC_FLUSH)
-        for (unsigned i = 0; i < RKV_SHARDS; i++)
-            rkv_ks_clear(tables[i]);
-    return 0;
-}
-
 /* ------------------------------------------------------------ full resync */
 
 /* Step 6 (replica): every shard table replaced at once under all shard
@@ -153,6 +57,11 @@ static int swap_in(rkv_link *l)
 {
     replkv_t *kv = l->kv;
     rkv_ks *old[RKV_SHARDS];
+    if (rkv_apply_drain(&l->win, kv) != 0) {
+        rkv_link_close(l, REPLKV_LOG_WARNING, "full resync: cannot apply: %s",
+                       replkv_last_error());
+        return 1;
+    }
     /* With persistence, the new history is on disk before anything of it
      * is applied or acknowledged (persist_node.h). */
     if (rkv_pnode_new_history(kv, l->load, l->load_replid, l->load_off) != 0) {
@@ -280,8 +189,10 @@ int rkv_replica_on_frame(rkv_link *l, const rkv_msg *m, const uint8_t *frame,
             return start_load(l, m);
         return bad(l, m);
     case LINK_LOADING:
+        /* Loaded records count 0 bytes in the window: only the live
+         * stream's frames need accounting (a failed load is dropped). */
         if (m->type == RKV_REC_SET) {
-            if ((rc = rkv_replica_apply(kv, l->load, m)) != 0)
+            if ((rc = rkv_apply_push(&l->win, kv, l->load, m, 0)) != 0)
                 goto fail;
             l->load_keys++;
             return 0;
@@ -304,7 +215,7 @@ int rkv_replica_on_frame(rkv_link *l, const rkv_msg *m, const uint8_t *frame,
     case LINK_LOADING_TAIL:
         if (!rkv_msg_is_record(m->type))
             return bad(l, m);
-        if ((rc = rkv_replica_apply(kv, l->load, m)) != 0)
+        if ((rc = rkv_apply_push(&l->win, kv, l->load, m, 0)) != 0)
             goto fail;
         l->load_off += (int64_t)size;
         if (l->load_off == l->load_end)
@@ -315,27 +226,49 @@ int rkv_replica_on_frame(rkv_link *l, const rkv_msg *m, const uint8_t *frame,
     case LINK_ONLINE:
         if (!rkv_msg_is_record(m->type))
             return bad(l, m);
-        /* Applied now; appended to our backlog once per read batch (only
-         * this thread writes on a replica, so the order is the same). */
-        if ((rc = apply_live(kv, m, NULL, 0)) != 0)
-            goto fail;
+        /* Applied through the window (by the end of this read batch at the
+         * latest: frame stays in rbuf until rkv_replica_flush_applied) and
+         * then appended to our backlog, once per batch (only this thread
+         * writes on a replica, so the order is the same). */
         if (l->applied_len > 0 && l->applied_p + l->applied_len != frame)
             rkv_replica_flush_applied(l);
+        if (l->apply_failed) {
+            rkv_link_close(l, REPLKV_LOG_WARNING,
+                           "a record could not be applied (logged above)");
+            return 1;
+        }
         if (l->applied_len == 0)
             l->applied_p = frame;
         l->applied_len += size;
+        if ((rc = rkv_apply_push(&l->win, kv, NULL, m, size)) != 0) {
+            l->applied_len -= l->win.lost; /* never in our backlog */
+            goto fail;
+        }
         return 0;
     default:
         return bad(l, m);
     }
 fail:
-    rkv_link_close(l, REPLKV_LOG_WARNING, "cannot apply %s: %s",
-                   rkv_msg_name(m->type), replkv_last_error());
+    /* The record that failed may be an earlier one still in the window. */
+    rkv_link_close(l, REPLKV_LOG_WARNING, "cannot apply a record: %s",
+                   replkv_last_error());
     return 1;
 }
 
 void rkv_replica_flush_applied(rkv_link *l)
 {
+    /* Every record pushed is applied before its frame joins our backlog
+     * (and before rbuf, which the pending records point into, changes).
+     * On failure the link must close before any later record is applied;
+     * not from here, which rkv_link_close itself calls, but from
+     * rkv_replica_after_read, which follows at the end of the read. */
+    if (rkv_apply_drain(&l->win, l->kv) != 0) {
+        l->applied_len -= l->win.lost;
+        l->apply_failed = true;
+        rkv_log(l->kv, REPLKV_LOG_WARNING,
+                "replication: cannot apply a record from %s:%d: %s", l->addr,
+                l->port, replkv_last_error());
+    }
     if (l->applied_len == 0)
         return;
     rkv_journal_append(l->kv, l->applied_p, l->applied_len);
@@ -384,6 +317,11 @@ static void on_ack_timer(uv_timer_t *t)
 void rkv_replica_after_read(rkv_link *l)
 {
     replkv_t *kv = l->kv;
+    if (l->apply_failed) {
+        rkv_link_close(l, REPLKV_LOG_WARNING,
+                       "a record could not be applied (logged above)");
+        return;
+    }
     if (l->state != LINK_ONLINE)
         return;
     int64_t off = atomic_load(&kv->repl_offset);

@@ -28,6 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct applied {
     uint64_t n;
+    uint64_t ends; /* fn(ud, NULL) calls */
     uint64_t sum;
 } applied;
 
@@ -41,6 +42,12 @@ static void touch(applied *a, rkv_bytes b)
 static int apply(void *ud, const rkv_msg *m)
 {
     applied *a = ud;
+    if (m == NULL) { /* the file's records are all handed over */
+        a->ends++;
+        return 0;
+    }
+    if (a->ends != 0)
+        abort(); /* a record after the end: its bytes may be unmapped */
     if (!rkv_msg_is_record(m->type))
         abort(); /* link messages never belong in a file */
     switch (m->type) {
@@ -74,15 +81,15 @@ static void check_settled(const char *dir, const rkv_aof_load_info *info,
         (uint64_t)RKV_AOF_HDR + (uint64_t)(info->end - info->start))
         abort(); /* the file does not end at the offset reported */
 
-    applied a = {0, 0};
+    applied a = {0, 0, 0};
     rkv_aof_load_info again;
     int rc = rkv_aof_load(NULL, dir, FUZZ_MAX_PAYLOAD, false, 0, apply, &a,
                           &again);
     if (rc != 0 || again.truncated != 0 || again.end != info->end ||
-        again.frames != info->frames || a.n != info->frames)
+        again.frames != info->frames || a.n != info->frames || a.ends != 1)
         abort();
 
-    applied none = {0, 0};
+    applied none = {0, 0, 0};
     rc = rkv_aof_load(NULL, dir, FUZZ_MAX_PAYLOAD, false, info->end, apply,
                       &none, &again);
     if (rc != 0 || none.n != 0 || again.end != info->end)
@@ -90,6 +97,7 @@ static void check_settled(const char *dir, const rkv_aof_load_info *info,
 
     /* A `from` inside the first frame is refused. */
     if (info->end > info->start) {
+        none.ends = 0;
         rc = rkv_aof_load(NULL, dir, FUZZ_MAX_PAYLOAD, false, info->start + 1,
                           apply, &none, &again);
         if (rc != REPLKV_ECORRUPT)
@@ -102,7 +110,7 @@ static void load_one(const uint8_t *data, size_t size)
     const char *dir = fuzz_dir();
 
     fuzz_write_file(RKV_AOF_FILE, data, size);
-    applied a = {0, 0};
+    applied a = {0, 0, 0};
     rkv_aof_load_info info;
     int rc = rkv_aof_load(NULL, dir, FUZZ_MAX_PAYLOAD, false, 0, apply, &a,
                           &info);
@@ -117,7 +125,7 @@ static void load_one(const uint8_t *data, size_t size)
 
     /* Damage: the same file again with repair on. */
     fuzz_write_file(RKV_AOF_FILE, data, size);
-    applied r = {0, 0};
+    applied r = {0, 0, 0};
     rc = rkv_aof_load(NULL, dir, FUZZ_MAX_PAYLOAD, true, 0, apply, &r, &info);
     if (rc == 0)
         check_settled(dir, &info, r.n);

@@ -21,12 +21,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct applied {
     uint64_t n;
+    uint64_t ends; /* fn(ud, NULL) calls */
     uint64_t sum; /* touches every byte the callback is handed */
 } applied;
 
 static int apply(void *ud, const rkv_msg *m)
 {
     applied *a = ud;
+    if (m == NULL) { /* the file's records are all handed over */
+        a->ends++;
+        return 0;
+    }
+    if (a->ends != 0)
+        abort(); /* a record after the end: its bytes may be unmapped */
     if (m->type != RKV_REC_SET || m->set.key.len == 0 || m->set.expire_at < 0)
         abort(); /* the loader promised SET records only, checked */
     const uint8_t *k = m->set.key.p, *v = m->set.val.p;
@@ -46,13 +53,13 @@ static void load_one(const uint8_t *data, size_t size)
     rkv_snap_info si;
     int src = rkv_snap_stat(NULL, dir, &si);
 
-    applied a = {0, 0};
+    applied a = {0, 0, 0};
     rkv_snap_info info;
     int rc = rkv_snap_load(NULL, dir, FUZZ_MAX_PAYLOAD, apply, &a, &info);
     if (rc == 0) {
         if (src != 0)
             abort(); /* a loadable file whose header stat refuses */
-        if (a.n != info.key_count || info.size != size)
+        if (a.n != info.key_count || info.size != size || a.ends != 1)
             abort();
         if (strlen(info.replid) != RKV_ID_LEN || info.offset < 0)
             abort();

@@ -307,6 +307,46 @@ END_TEST
 
 /* ------------------------------------------------------------ resize */
 
+/* The prefetch hints change nothing: not the content, not the memory
+ * figures, not the rehash (a find afterwards still sees every key), for
+ * present and absent keys, while growing, rehashing and shrinking. Under
+ * ASan this also checks that they read only the table's own slots. */
+START_TEST(prefetch_is_only_a_hint)
+{
+    rkv_ks *ks = rkv_ks_new(9);
+    char k[32];
+    const size_t n = 50000;
+    uint64_t before[2], after[2];
+    for (size_t i = 0; i < 2 * n; i++) {
+        size_t kl = mkkey(k, "p", i);
+        uint64_t h = rkv_ks_hash(ks, k, kl);
+        if (i < n) {
+            REQUIRE(put(ks, k, kl, "v", 1, 0, NULL) != NULL);
+        } else {
+            /* Shrinking: every delete may start or move a rehash. */
+            REQUIRE(del(ks, k, mkkey(k, "p", i - n)));
+            h = rkv_ks_hash(ks, k, kl);
+        }
+        if (i % 97 != 0)
+            continue;
+        size_t count = rkv_ks_count(ks), mem = rkv_ks_memory(ks);
+        before[0] = before[1] = after[0] = after[1] = 0;
+        rkv_ks_digest(ks, 0, before);
+        rkv_ks_prefetch(ks, h);
+        rkv_ks_prefetch_chain(ks, h);
+        rkv_ks_prefetch(ks, ~h);
+        rkv_ks_prefetch_chain(ks, ~h);
+        rkv_ks_digest(ks, 0, after);
+        REQUIRE(rkv_ks_count(ks) == count && rkv_ks_memory(ks) == mem);
+        REQUIRE(before[0] == after[0] && before[1] == after[1]);
+    }
+    REQUIRE(rkv_ks_count(ks) == 0);
+    rkv_ks_prefetch(ks, 1);
+    rkv_ks_prefetch_chain(ks, 1);
+    rkv_ks_free(ks);
+}
+END_TEST
+
 START_TEST(growth_with_finds)
 {
     rkv_ks *ks = rkv_ks_new(5);
@@ -928,6 +968,7 @@ static Suite *keyspace_suite(void)
     tcase_add_test(tc, lru_clock);
     tcase_add_test(tc, clear_releases);
     tcase_add_test(tc, growth_with_finds);
+    tcase_add_test(tc, prefetch_is_only_a_hint);
     tcase_add_test(tc, shrink_after_delete);
     tcase_add_test(tc, scan_across_growth);
     tcase_add_test(tc, scan_across_shrink);

@@ -145,11 +145,16 @@ static void put_frame(rkv_buf *b, unsigned i)
 typedef struct rec {
     rkv_buf bytes;
     size_t n;
+    size_t ends; /* fn(ud, NULL) calls: the end of a file's records */
 } rec;
 
 static int record(void *ud, const rkv_msg *m)
 {
     rec *r = ud;
+    if (m == NULL) {
+        r->ends++;
+        return 0;
+    }
     ck_assert_int_eq(rkv_msg_encode(&r->bytes, m), 0);
     r->n++;
     return 0;
@@ -254,11 +259,12 @@ START_TEST(test_roundtrip)
     make_aof(dir, 500, 1000, &frames, NULL);
     ck_assert_uint_eq(file_size(dir, RKV_AOF_FILE), RKV_AOF_HDR + frames.len);
 
-    rec r = {{0}, 0};
+    rec r = {{0}, 0, 0};
     rkv_aof_load_info info;
     ck_assert_int_eq(rkv_aof_load(NULL, dir, MAXP, false, 0, record, &r, &info),
                      0);
     ck_assert_uint_eq(r.n, 500);
+    ck_assert_uint_eq(r.ends, 1);
     ck_assert_uint_eq(info.frames, 500);
     ck_assert_uint_eq(r.bytes.len, frames.len);
     ck_assert_mem_eq(r.bytes.data, frames.data, frames.len);
@@ -394,7 +400,7 @@ START_TEST(test_group_commit)
     ck_assert_uint_le(st.writes, fsyncs + 1);
     ck_assert_int_eq(rkv_aof_close(a), 0);
 
-    rec r = {{0}, 0};
+    rec r = {{0}, 0, 0};
     rkv_aof_load_info info;
     ck_assert_int_eq(rkv_aof_load(NULL, dir, MAXP, false, 0, record, &r, &info),
                      0);
@@ -422,7 +428,7 @@ START_TEST(test_torn_tail_every_byte)
     /* Every cut inside the last frame, from 1 byte of it to all but 1. */
     for (size_t keep = last_start + 1; keep < whole.len; keep++) {
         write_file(dir, RKV_AOF_FILE, whole.data, keep);
-        rec r = {{0}, 0};
+        rec r = {{0}, 0, 0};
         rkv_aof_load_info info;
         int rc = rkv_aof_load(NULL, dir, MAXP, false, 0, record, &r, &info);
         ck_assert_msg(rc == 0, "cut at %zu: %s", keep, replkv_last_error());
@@ -445,7 +451,7 @@ START_TEST(test_torn_tail_every_byte)
     /* The last frame whole but with a bad checksum, nothing after it. */
     whole.data[whole.len - 1] ^= 0x40;
     write_file(dir, RKV_AOF_FILE, whole.data, whole.len);
-    rec r = {{0}, 0};
+    rec r = {{0}, 0, 0};
     rkv_aof_load_info info;
     ck_assert_int_eq(rkv_aof_load(NULL, dir, MAXP, false, 0, record, &r, &info),
                      0);
@@ -520,7 +526,7 @@ START_TEST(test_damage_in_the_middle)
     /* 1. a flipped payload byte: checksum mismatch, valid frames follow */
     whole.data[bad + RKV_FRAME_HDR + 2] ^= 0x01;
     write_file(dir, RKV_AOF_FILE, whole.data, whole.len);
-    rec r = {{0}, 0};
+    rec r = {{0}, 0, 0};
     rkv_aof_load_info info;
     ck_assert_int_eq(rkv_aof_load(NULL, dir, MAXP, false, 0, record, &r, &info),
                      REPLKV_ECORRUPT);
@@ -620,7 +626,7 @@ static int64_t add(rkv_aof *a, rkv_buf *all, unsigned i)
 
 static void expect_file(const char *dir, const rkv_buf *all, size_t n)
 {
-    rec r = {{0}, 0};
+    rec r = {{0}, 0, 0};
     rkv_aof_load_info info;
     ck_assert_int_eq(rkv_aof_load(NULL, dir, MAXP, false, 0, record, &r, &info),
                      0);
@@ -701,7 +707,7 @@ START_TEST(test_start_offset_overflow)
     read_file(dir, RKV_AOF_FILE, &file);
     rkv_aof_put_header(file.data, RID, INT64_MAX - 5);
     write_file(dir, RKV_AOF_FILE, file.data, file.len);
-    rec r = {{0}, 0};
+    rec r = {{0}, 0, 0};
     rkv_aof_load_info info;
     ck_assert_int_eq(rkv_aof_load(NULL, dir, MAXP, false, 0, record, &r, &info),
                      REPLKV_ECORRUPT);
@@ -906,7 +912,7 @@ START_TEST(test_rewrite_after_snapshot)
     ck_assert_uint_le(st.base_size, st.size);
     ck_assert_int_eq(rkv_aof_close(a), 0);
 
-    rec r = {{0}, 0};
+    rec r = {{0}, 0, 0};
     rkv_aof_load_info info;
     ck_assert_int_eq(rkv_aof_load(NULL, dir, MAXP, false, 0, record, &r, &info),
                      0);
@@ -966,13 +972,14 @@ static void reset_rec(rec *r)
 {
     rkv_buf_clear(&r->bytes);
     r->n = 0;
+    r->ends = 0;
 }
 
 START_TEST(test_persist_load)
 {
     char *dir = tmpdir();
     rkv_persist_loaded out;
-    rec r = {{0}, 0};
+    rec r = {{0}, 0, 0};
     /* An empty dir: a new node. */
     ck_assert_int_eq(rkv_persist_load(NULL, dir, MAXP, false, record, &r, &out),
                      0);
@@ -989,6 +996,7 @@ START_TEST(test_persist_load)
     ck_assert(out.have_aof && out.have_snapshot);
     ck_assert(!out.aof_trimmed && !out.aof_dropped);
     ck_assert_uint_eq(r.n, 21);
+    ck_assert_uint_eq(r.ends, 2); /* one per file, after its records */
     ck_assert_str_eq(out.replid, RID);
     ck_assert_int_eq(out.offset, 500 + (int64_t)frames.len);
     rkv_aof *a;
@@ -1056,7 +1064,7 @@ START_TEST(test_persist_load_after_crash_before_trim)
     size_t ends[30];
     make_aof(dir, 30, 0, &frames, ends);
     snapshot_at(dir, RID, (int64_t)ends[9], NULL, -1, 3);
-    rec r = {{0}, 0};
+    rec r = {{0}, 0, 0};
     rkv_persist_loaded out;
     ck_assert_int_eq(rkv_persist_load(NULL, dir, MAXP, false, record, &r, &out),
                      0);

@@ -99,6 +99,7 @@ static int kv(unsigned i, char *key, char *val, int64_t *exp)
 typedef struct seen {
     uint64_t sum;
     size_t n;
+    size_t ends; /* fn(ud, NULL) calls: the end of a file's records */
 } seen;
 
 static uint64_t entry_hash(const void *k, size_t kl, const void *v, size_t vl,
@@ -110,6 +111,11 @@ static uint64_t entry_hash(const void *k, size_t kl, const void *v, size_t vl,
 static int collect(void *ud, const rkv_msg *m)
 {
     seen *s = ud;
+    if (m == NULL) {
+        s->ends++;
+        return 0;
+    }
+    ck_assert_uint_eq(s->ends, 0); /* no record after the end */
     ck_assert_uint_eq(m->type, RKV_REC_SET);
     s->sum += entry_hash(m->set.key.p, m->set.key.len, m->set.val.p,
                          m->set.val.len, m->set.expire_at);
@@ -160,11 +166,12 @@ START_TEST(test_roundtrip_100k)
 {
     char *dir = tmpdir();
     uint64_t sum = make_snapshot(dir, NKEYS, 123456789);
-    seen s = {0, 0};
+    seen s = {0, 0, 0};
     rkv_snap_info info;
     ck_assert_int_eq(rkv_snap_load(NULL, dir, MAXP, collect, &s, &info), 0);
     ck_assert_uint_eq(s.n, NKEYS);
     ck_assert_uint_eq(s.sum, sum);
+    ck_assert_uint_eq(s.ends, 1); /* the records' bytes lived until then */
     ck_assert_uint_eq(info.key_count, NKEYS);
     ck_assert_str_eq(info.replid, RID);
     ck_assert_int_eq(info.offset, 123456789);
@@ -178,8 +185,10 @@ START_TEST(test_roundtrip_100k)
     /* An empty snapshot is valid too, and replaces the old one. */
     make_snapshot(dir, 0, 5);
     s.n = 0;
+    s.ends = 0;
     ck_assert_int_eq(rkv_snap_load(NULL, dir, MAXP, collect, &s, &info), 0);
     ck_assert_uint_eq(s.n, 0);
+    ck_assert_uint_eq(s.ends, 1);
     ck_assert_int_eq(info.offset, 5);
     ck_assert_uint_eq(info.size, RKV_SNAP_HDR + RKV_SNAP_TRAILER);
     rmdir_all(dir);
@@ -252,7 +261,7 @@ START_TEST(test_truncated)
                      whole.len - 1};
     for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
         write_file(path, whole.data, cuts[i]);
-        seen s = {0, 0};
+        seen s = {0, 0, 0};
         rkv_snap_info info;
         int rc = rkv_snap_load(NULL, dir, MAXP, collect, &s, &info);
         ck_assert_msg(rc == REPLKV_ECORRUPT, "cut at %zu: %s (%s)", cuts[i],
@@ -323,7 +332,7 @@ START_TEST(test_corruption)
         whole.data[flips[i].at] ^= 0x10;
         write_file(path, whole.data, whole.len);
         whole.data[flips[i].at] ^= 0x10;
-        seen s = {0, 0};
+        seen s = {0, 0, 0};
         rkv_snap_info info;
         int rc = rkv_snap_load(NULL, dir, MAXP, collect, &s, &info);
         ck_assert_msg(rc == REPLKV_ECORRUPT &&
@@ -332,7 +341,7 @@ START_TEST(test_corruption)
                       replkv_last_error());
     }
     write_file(path, whole.data, whole.len);
-    seen s = {0, 0};
+    seen s = {0, 0, 0};
     rkv_snap_info info;
     ck_assert_int_eq(rkv_snap_load(NULL, dir, MAXP, collect, &s, &info), 0);
     ck_assert_uint_eq(s.n, 200);
@@ -363,7 +372,7 @@ START_TEST(test_failed_commit_keeps_old)
         char tmp[600];
         snprintf(tmp, sizeof tmp, "%s/%s", dir, RKV_SNAP_TMP);
         ck_assert_int_ne(access(tmp, F_OK), 0);
-        seen s = {0, 0};
+        seen s = {0, 0, 0};
         rkv_snap_info info;
         ck_assert_int_eq(rkv_snap_load(NULL, dir, MAXP, collect, &s, &info), 0);
         ck_assert_uint_eq(s.n, 50);
