@@ -246,16 +246,16 @@ static bool check_obuf(rkv_link *l, uint64_t now_ms)
     return false;
 }
 
-/* Step 7: copies backlog bytes from the link's cursor into its write
- * buffer while its pending bytes are under the watermark. A cursor that
- * fell out of the backlog closes the link: memory stays bounded and the
- * writers never wait for a slow replica; it will resync. */
-void rkv_primary_pump(rkv_link *l)
+/* One pass of the pump: fills the link's buffer from the backlog (or the
+ * snapshot) up to the watermark. True when it stopped because there is
+ * nothing left to send and the writers' wake is re-armed (or the link is
+ * not sending), false when it stopped with bytes to write. */
+static bool pump_fill(rkv_link *l)
 {
     replkv_t *kv = l->kv;
     while (!l->closing && l->pending + l->out.len < RKV_WRITE_WATERMARK) {
         if (l->state != LINK_SNAPSHOT && l->state != LINK_STREAMING)
-            break;
+            return true;
         pthread_mutex_lock(&kv->jlock);
         int64_t first = rkv_backlog_first_offset(kv->bl);
         int64_t end = rkv_backlog_offset(kv->bl);
@@ -267,24 +267,24 @@ void rkv_primary_pump(rkv_link *l)
                            "client-output-buffer-limit); it will resync",
                            (long long)l->cursor, (long long)first,
                            (long long)end);
-            return;
+            return true;
         }
         if (l->state == LINK_SNAPSHOT) {
             pthread_mutex_unlock(&kv->jlock);
             if (!snapshot_step(l))
-                return;
+                return true;
             continue;
         }
         if (l->cursor == end) {
             pthread_mutex_unlock(&kv->jlock);
             if (l->pending + l->out.len > 0)
-                break;
+                return false;
             /* Idle: let writers wake us again, then look once more so a
              * write that saw the flag still set is not left behind. */
             atomic_store_explicit(&kv->wake_pending, 0, memory_order_seq_cst);
             if (atomic_load_explicit(&kv->repl_offset, memory_order_seq_cst) ==
                 l->cursor)
-                break;
+                return true;
             continue;
         }
         size_t want = (size_t)(end - l->cursor);
@@ -297,13 +297,36 @@ void rkv_primary_pump(rkv_link *l)
         pthread_mutex_unlock(&kv->jlock);
         if (n == 0) {
             rkv_link_close(l, REPLKV_LOG_WARNING, "out of memory");
-            return;
+            return true;
         }
         l->out.len += n;
         l->cursor += (int64_t)n;
     }
-    rkv_primary_update_hold(kv);
-    rkv_link_flush(l);
+    return l->closing;
+}
+
+/* Step 7: copies backlog bytes from the link's cursor into its write
+ * buffer while its pending bytes are under the watermark, and writes them.
+ * A cursor that fell out of the backlog closes the link: memory stays
+ * bounded and the writers never wait for a slow replica; it will resync.
+ * A write still in flight calls the pump again when it completes; a write
+ * the socket took at once does not, so the pump goes on itself until it
+ * is idle with the writers' wake re-armed (bounded: past that, it wakes
+ * its own loop so that other links and events get their turn). */
+void rkv_primary_pump(rkv_link *l)
+{
+    replkv_t *kv = l->kv;
+    for (int round = 0;; round++) {
+        bool idle = pump_fill(l);
+        rkv_primary_update_hold(kv);
+        rkv_link_flush(l);
+        if (idle || l->closing || l->pending + l->out.len > 0)
+            return;
+        if (round == 16) {
+            uv_async_send(&kv->repl_async);
+            return;
+        }
+    }
 }
 
 /* ------------------------------------------------------------ cron */

@@ -385,6 +385,34 @@ START_TEST(acks_coalesced)
 }
 END_TEST
 
+/* Every write reaches the replica at once, not on the next replication
+ * tick (100 ms): 200 writes, each waited for with WAIT, take a fraction of
+ * what 200 ticks' worth of waiting would (about 10 s). A link whose
+ * socket takes the bytes at once has no write callback to pump it again,
+ * so the pump must re-arm the writers' wake itself. */
+START_TEST(stream_is_prompt)
+{
+    int pp = test_free_port();
+    replkv_t *p = node(pp, NULL);
+    replkv_t *r = replica_of(pp, 0, NULL);
+    ck_assert(caught_up(p, r, 10000));
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < 200; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "p%d", i);
+        ck_assert_int_eq(replkv_set(p, S(k), S("v"), 0, 0), 1);
+        ck_assert_int_eq(replkv_wait(p, 1, 10000), 1);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+              (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    ck_assert_msg(ms < 5000, "200 writes and WAITs took %ld ms", ms);
+    replkv_close(r);
+    replkv_close(p);
+}
+END_TEST
+
 static int role_events, busy_in_cb;
 static void on_role(replkv_t *kv, const replkv_role_event *ev, void *ud)
 {
@@ -938,6 +966,7 @@ static Suite *repl_suite(void)
     tcase_add_test(tc, replica_expiry_follows_primary);
     tcase_add_test(tc, hostile_input);
     tcase_add_test(tc, hostile_primary);
+    tcase_add_test(tc, stream_is_prompt);
     tcase_add_test(tc, slow_replica_dropped);
     tcase_add_test(tc, slow_replica_dropped_at_soft_limit);
     suite_add_tcase(s, tc);
