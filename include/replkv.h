@@ -643,6 +643,24 @@ REPLKV_API int replkv_primary_addr(replkv_t *kv, char *host, size_t cap,
  * a replica, to replkv_wait_applied(). Returns 0. */
 REPLKV_API int replkv_last_offset(replkv_t *kv, int64_t *off);
 
+/* Batching the stream. After each write the node's I/O thread is woken
+ * (when it is idle) to send the new records to the replicas: one wake per
+ * write when writes come one at a time. A program that handles writes in
+ * rounds, as an event loop does, can hold those wakes back: between
+ * replkv_batch_begin(kv) and replkv_batch_end(kv) the calling thread's
+ * writes on kv do not wake it, and replkv_batch_end() wakes it once for
+ * all of them (Redis likewise sends its stream once per event-loop turn).
+ * Writes return as usual (the I/O thread may still send them earlier,
+ * when it is already busy); replkv_wait*() called inside a batch sends
+ * what is held first. Batches nest; a thread has at most one node's batch
+ * open. Any thread but the node's own callbacks.
+ * replkv_batch_begin returns 0; REPLKV_EINVAL (NULL kv); REPLKV_EBUSY
+ * (a batch on another node is open on this thread).
+ * replkv_batch_end returns 0; REPLKV_EINVAL; REPLKV_ESTATE (no batch of
+ * kv open on this thread). */
+REPLKV_API int replkv_batch_begin(replkv_t *kv);
+REPLKV_API int replkv_batch_end(replkv_t *kv);
+
 /* Redis WAIT: blocks until nreplicas replicas acknowledged every write made
  * on kv before the call, or timeout_ms passed (0: do not wait, < 0: wait
  * without a limit). Returns the number of replicas that acknowledged them

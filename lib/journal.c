@@ -18,6 +18,11 @@ static _Thread_local struct {
     int64_t off;
     bool wake;
     bool sync; /* journaled since the last rkv_journal_commit() */
+    /* replkv_batch_begin(): wakes of batch_kv's I/O thread wait for
+     * replkv_batch_end(); batch_owed says one is due. */
+    replkv_t *batch_kv;
+    int batch_depth;
+    bool batch_owed;
 } tl;
 
 /* Why writes are blocked (kv->write_block), in the words the cache's
@@ -166,11 +171,9 @@ void rkv_journal_flush(replkv_t *kv)
     journal_msg(kv, &m, 0);
 }
 
-void rkv_journal_wake(replkv_t *kv)
+/* Wakes kv's I/O thread unless it is awake already. */
+static void wake_io(replkv_t *kv)
 {
-    if (!tl.wake || tl.kv != kv)
-        return;
-    tl.wake = false;
     /* The I/O thread clears wake_pending only when it has sent everything
      * and then looks again, so while replicas are busy streaming (or when
      * there are none) writers make no system call here. */
@@ -188,6 +191,52 @@ void rkv_journal_wake(replkv_t *kv)
             0)
         uv_async_send(&kv->repl_async);
 #endif
+}
+
+void rkv_journal_wake(replkv_t *kv)
+{
+    if (!tl.wake || tl.kv != kv)
+        return;
+    tl.wake = false;
+    if (tl.batch_depth > 0 && tl.batch_kv == kv) {
+        tl.batch_owed = true;
+        return;
+    }
+    wake_io(kv);
+}
+
+void rkv_journal_wake_now(replkv_t *kv)
+{
+    if (tl.batch_kv == kv && tl.batch_owed) {
+        tl.batch_owed = false;
+        wake_io(kv);
+    }
+}
+
+int replkv_batch_begin(replkv_t *kv)
+{
+    if (kv == NULL)
+        return rkv_fail(REPLKV_EINVAL, "batch_begin: NULL node");
+    if (tl.batch_depth > 0 && tl.batch_kv != kv)
+        return rkv_fail(REPLKV_EBUSY, "batch_begin: this thread has a batch "
+                                      "open on another node");
+    tl.batch_kv = kv;
+    tl.batch_depth++;
+    return 0;
+}
+
+int replkv_batch_end(replkv_t *kv)
+{
+    if (kv == NULL)
+        return rkv_fail(REPLKV_EINVAL, "batch_end: NULL node");
+    if (tl.batch_depth == 0 || tl.batch_kv != kv)
+        return rkv_fail(REPLKV_ESTATE, "batch_end: no batch open on this "
+                                       "node in this thread");
+    if (--tl.batch_depth == 0) {
+        rkv_journal_wake_now(kv);
+        tl.batch_kv = NULL;
+    }
+    return 0;
 }
 
 int rkv_journal_commit(replkv_t *kv)

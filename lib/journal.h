@@ -61,6 +61,10 @@ void rkv_journal_append(replkv_t *kv, const void *frame, size_t len);
  * (coalesced). Call after releasing the shard lock. */
 void rkv_journal_wake(replkv_t *kv);
 
+/* Inside replkv_batch_begin/end, the wake this thread owes kv now (before
+ * it waits for replicas itself); otherwise nothing. */
+void rkv_journal_wake_now(replkv_t *kv);
+
 /* rkv_journal_wake() and, with appendfsync always, waits until this
  * thread's journaled writes are in the append-only file and fsynced (group
  * commit). Call after releasing the shard lock, instead of

@@ -498,6 +498,7 @@ int replkv_wait_offset(replkv_t *kv, int64_t off, int nreplicas,
         return rkv_fail(REPLKV_EBUSY, "wait: called from a callback");
     if (rkv_mode(kv) == RKV_MODE_REPLICA)
         return rkv_fail(REPLKV_ESTATE, "wait: this node is a replica");
+    rkv_journal_wake_now(kv); /* this thread's batch: send it first */
     rkv_repl *r = kv->repl;
     struct timespec ts;
     deadline_of(&ts, timeout_ms > 0 ? timeout_ms : 0);

@@ -422,6 +422,22 @@ static void make_run_id(char out[41])
         snprintf(out + 2 * i, 3, "%02x", r[i]);
 }
 
+static void on_batch_open(uv_prepare_t *h)
+{
+    cache_server *srv = h->data;
+    if (!srv->batch_on && replkv_batch_begin(srv->kv) == 0)
+        srv->batch_on = true;
+}
+
+static void on_batch_close(uv_check_t *h)
+{
+    cache_server *srv = h->data;
+    if (srv->batch_on) {
+        replkv_batch_end(srv->kv);
+        srv->batch_on = false;
+    }
+}
+
 int server_start(cache_server *srv, uv_loop_t *loop, cache_conf *conf,
                  replkv_t *kv, cache_log *log)
 {
@@ -474,6 +490,11 @@ int server_start(cache_server *srv, uv_loop_t *loop, cache_conf *conf,
     uv_timer_init(loop, &srv->cron);
     srv->cron.data = srv;
     uv_timer_start(&srv->cron, on_cron, 100, 100);
+    uv_prepare_init(loop, &srv->batch_open);
+    uv_check_init(loop, &srv->batch_close);
+    srv->batch_open.data = srv->batch_close.data = srv;
+    uv_prepare_start(&srv->batch_open, on_batch_open);
+    uv_check_start(&srv->batch_close, on_batch_close);
     uv_signal_init(loop, &srv->sigterm);
     uv_signal_init(loop, &srv->sigint);
     srv->sigterm.data = srv->sigint.data = srv;
@@ -530,6 +551,12 @@ void server_stop(cache_server *srv)
     metrics_stop(srv);
     while (srv->clients)
         client_close(srv->clients, false);
+    if (srv->batch_on) {
+        replkv_batch_end(srv->kv);
+        srv->batch_on = false;
+    }
+    close_if_open((uv_handle_t *)&srv->batch_open);
+    close_if_open((uv_handle_t *)&srv->batch_close);
     repl_stop(srv);
     close_if_open((uv_handle_t *)&srv->cron);
     close_if_open((uv_handle_t *)&srv->sigterm);

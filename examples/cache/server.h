@@ -133,6 +133,11 @@ struct cache_server {
     cmd_stat *cmd_stats;
 
     uv_timer_t cron;
+    /* Around each loop turn's I/O callbacks: the library sends the turn's
+     * writes to the replicas once, as Redis does (replkv_batch_begin). */
+    uv_prepare_t batch_open;
+    uv_check_t batch_close;
+    bool batch_on;
     uv_signal_t sigterm, sigint;
     bool shutting_down;
     int exit_code;

@@ -413,6 +413,53 @@ START_TEST(stream_is_prompt)
 }
 END_TEST
 
+/* replkv_batch_begin/end: writes inside a batch reach the replica at its
+ * end (or at a WAIT inside it, which sends what is held first, at once);
+ * nesting; the errors. */
+START_TEST(batch_sends_at_end)
+{
+    int pp = test_free_port();
+    replkv_t *p = node(pp, NULL);
+    replkv_t *r = replica_of(pp, 0, NULL);
+    replkv_t *other = node(0, NULL);
+    ck_assert(caught_up(p, r, 10000));
+    ck_assert_int_eq(replkv_batch_end(p), REPLKV_ESTATE);
+    ck_assert_int_eq(replkv_batch_begin(NULL), REPLKV_EINVAL);
+    ck_assert_int_eq(replkv_batch_begin(p), 0);
+    ck_assert_int_eq(replkv_batch_begin(p), 0); /* nested */
+    ck_assert_int_eq(replkv_batch_begin(other), REPLKV_EBUSY);
+    ck_assert_int_eq(replkv_batch_end(other), REPLKV_ESTATE);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int round = 0; round < 50; round++) {
+        for (int i = 0; i < 20; i++) {
+            char k[16];
+            snprintf(k, sizeof k, "b%d", round * 20 + i);
+            ck_assert_int_eq(replkv_set(p, S(k), S("v"), 0, 0), 1);
+        }
+        ck_assert_int_eq(replkv_wait(p, 1, 10000), 1);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+              (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    ck_assert_msg(ms < 3000, "50 WAITs inside a batch took %ld ms", ms);
+    ck_assert_int_eq(replkv_batch_end(p), 0);
+    ck_assert_int_eq(replkv_set(p, S("last"), S("v"), 0, 0), 1);
+    ck_assert_int_eq(replkv_batch_end(p), 0);
+    int64_t off;
+    ck_assert_int_eq(replkv_last_offset(p, &off), 0);
+    ck_assert_int_eq(replkv_wait_applied(r, off, 2000), 0);
+    ck_assert_int_eq(replkv_exists(r, S("last")), 1);
+    ck_assert_int_eq(replkv_batch_end(p), REPLKV_ESTATE);
+    ck_assert_int_eq(replkv_batch_begin(other), 0); /* none open now */
+    ck_assert_int_eq(replkv_batch_end(other), 0);
+    ck_assert(same_digest(p, r));
+    replkv_close(other);
+    replkv_close(r);
+    replkv_close(p);
+}
+END_TEST
+
 static int role_events, busy_in_cb;
 static void on_role(replkv_t *kv, const replkv_role_event *ev, void *ud)
 {
@@ -967,6 +1014,7 @@ static Suite *repl_suite(void)
     tcase_add_test(tc, hostile_input);
     tcase_add_test(tc, hostile_primary);
     tcase_add_test(tc, stream_is_prompt);
+    tcase_add_test(tc, batch_sends_at_end);
     tcase_add_test(tc, slow_replica_dropped);
     tcase_add_test(tc, slow_replica_dropped_at_soft_limit);
     suite_add_tcase(s, tc);
