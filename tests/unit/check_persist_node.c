@@ -27,6 +27,7 @@
 #include "persist_state.h"
 #include "repl.h"
 #include "replkv.h"
+#include "testlog.h"
 #include "testnet.h"
 
 #define S(str) (str), strlen(str)
@@ -82,45 +83,6 @@ static long file_size(const char *name)
     return stat(p, &st) == 0 ? (long)st.st_size : -1;
 }
 
-/* ------------------------------------------------------------ log */
-
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static char log_text[1 << 16];
-static size_t log_len;
-
-static void capture_log(replkv_t *kv, const replkv_log_event *ev, void *ud)
-{
-    (void)kv;
-    (void)ud;
-    pthread_mutex_lock(&log_lock);
-    size_t n = strlen(ev->message);
-    if (log_len + n + 2 < sizeof log_text) {
-        memcpy(log_text + log_len, ev->message, n);
-        log_len += n;
-        log_text[log_len++] = '\n';
-        log_text[log_len] = '\0';
-    }
-    pthread_mutex_unlock(&log_lock);
-    if (getenv("RKV_TEST_LOG"))
-        fprintf(stderr, "[%p] %s\n", (void *)kv, ev->message);
-}
-
-static bool log_has(const char *needle)
-{
-    pthread_mutex_lock(&log_lock);
-    bool r = strstr(log_text, needle) != NULL;
-    pthread_mutex_unlock(&log_lock);
-    return r;
-}
-
-static void log_reset(void)
-{
-    pthread_mutex_lock(&log_lock);
-    log_len = 0;
-    log_text[0] = '\0';
-    pthread_mutex_unlock(&log_lock);
-}
-
 /* ------------------------------------------------------------ nodes */
 
 /* Opens a node on tmpdir with appendonly yes and the given pairs; returns
@@ -135,7 +97,7 @@ static int try_open(const char *dir, const char *const *kvs, replkv_t **kv)
     }
     for (; kvs && kvs[0]; kvs += 2)
         ck_assert_int_eq(replkv_opts_set(o, kvs[0], kvs[1]), 0);
-    replkv_opts_set_log(o, capture_log, NULL);
+    replkv_opts_set_log(o, test_log_capture, NULL);
     *kv = NULL;
     int rc = replkv_open(o, kv);
     replkv_opts_free(o);
@@ -393,9 +355,9 @@ START_TEST(torn_tail)
     long size = file_size("appendonly.rkv");
     ck_assert_int_gt(size, 100);
     ck_assert_int_eq(truncate(p, size - 3), 0);
-    log_reset();
+    test_log_reset();
     kv = open_ok(kvs);
-    ck_assert(log_has("cut"));
+    ck_assert(test_log_has("cut"));
     ck_assert(has_key(kv, "k98"));
     ck_assert(!has_key(kv, "k99")); /* only the torn write is lost */
     replkv_close(kv);
@@ -441,9 +403,9 @@ START_TEST(damage_in_the_middle)
     ck_assert_int_eq(file_size("appendonly.rkv"), size); /* untouched */
     /* The operator's explicit choice repairs it, losing what follows. */
     const char *repair[] = {"aof-load-corrupt-repair", "yes", NULL};
-    log_reset();
+    test_log_reset();
     kv = open_ok(repair);
-    ck_assert(log_has("aof-load-corrupt-repair"));
+    ck_assert(test_log_has("aof-load-corrupt-repair"));
     ck_assert(has_key(kv, "k0"));
     ck_assert(!has_key(kv, "k499"));
     replkv_close(kv);
@@ -748,11 +710,11 @@ START_TEST(replica_full_resync_save_fails)
     replkv_t *r = open_ok(NULL);
     put_keys(r, "old", 0, 10); /* its own history, replaced by the resync */
     rkv_pnode_set_fs_hook(r, fail_open_hook, "snapshot.rkv");
-    log_reset();
+    test_log_reset();
     ck_assert_int_eq(replkv_replicaof(r, "127.0.0.1", pp), 0);
     bool failed = false;
     for (int t = 0; t < 500 && !failed; t++) {
-        failed = log_has("cannot save the data received");
+        failed = test_log_has("cannot save the data received");
         if (!failed)
             test_sleep_ms(10);
     }
@@ -800,11 +762,11 @@ START_TEST(promoted_after_failed_save)
     replkv_t *r = open_ok(NULL);
     put_keys(r, "old", 0, 10);
     rkv_pnode_set_fs_hook(r, fail_open_hook, "snapshot.rkv");
-    log_reset();
+    test_log_reset();
     ck_assert_int_eq(replkv_replicaof(r, "127.0.0.1", pp), 0);
     bool failed = false;
     for (int t = 0; t < 500 && !failed; t++) {
-        failed = log_has("cannot save the data received");
+        failed = test_log_has("cannot save the data received");
         if (!failed)
             test_sleep_ms(10);
     }
@@ -821,7 +783,7 @@ START_TEST(promoted_after_failed_save)
             test_sleep_ms(10);
     }
     ck_assert_int_eq(rc, 1);
-    ck_assert(log_has("new append-only file"));
+    ck_assert(test_log_has("new append-only file"));
     unsigned char d1[16], d2[16];
     digest_of(r, d1);
     replkv_close(r);
@@ -909,10 +871,10 @@ START_TEST(failover_state)
     replkv_close(kv);
 
     /* Restart: the same id and state, read once at open. */
-    log_reset();
+    test_log_reset();
     kv = open_ok(NULL);
     ck_assert_str_eq(kv->repl->node_id, id);
-    ck_assert(log_has("failover state: yes"));
+    ck_assert(test_log_has("failover state: yes"));
     memset(&got, 0, sizeof got);
     ck_assert_int_eq(rkv_pnode_load_fo(kv, &got), 1);
     expect_same_fo(&fo, &got);
@@ -926,7 +888,7 @@ START_TEST(failover_state)
     rkv_pnode_set_fs_hook(kv, fail_open_hook, (void *)"node.state.tmp");
     ck_assert_int_eq(rkv_pnode_save_fo(kv, &next), REPLKV_EIO);
     ck_assert_ptr_nonnull(strstr(replkv_last_error(), "node.state"));
-    ck_assert(log_has("cannot save the failover state (epoch 11"));
+    ck_assert(test_log_has("cannot save the failover state (epoch 11"));
     rkv_pnode_set_fs_hook(kv, NULL, NULL);
     ck_assert_int_eq(rkv_pnode_load_fo(kv, &got), 1);
     expect_same_fo(&fo, &got);

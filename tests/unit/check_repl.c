@@ -20,47 +20,10 @@
 #include <xxhash.h>
 
 #include "replkv.h"
+#include "testlog.h"
 #include "testnet.h"
 
 #define S(str) (str), strlen(str)
-
-/* Captured log lines, for asserting on logged reasons. */
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static char log_text[1 << 16];
-static size_t log_len;
-
-static void capture_log(replkv_t *kv, const replkv_log_event *ev, void *ud)
-{
-    (void)kv;
-    (void)ud;
-    pthread_mutex_lock(&log_lock);
-    size_t n = strlen(ev->message);
-    if (log_len + n + 2 < sizeof log_text) {
-        memcpy(log_text + log_len, ev->message, n);
-        log_len += n;
-        log_text[log_len++] = '\n';
-        log_text[log_len] = '\0';
-    }
-    pthread_mutex_unlock(&log_lock);
-    if (getenv("RKV_TEST_LOG"))
-        fprintf(stderr, "[%p] %s\n", (void *)kv, ev->message);
-}
-
-static bool log_has(const char *needle)
-{
-    pthread_mutex_lock(&log_lock);
-    bool r = strstr(log_text, needle) != NULL;
-    pthread_mutex_unlock(&log_lock);
-    return r;
-}
-
-static void log_reset(void)
-{
-    pthread_mutex_lock(&log_lock);
-    log_len = 0;
-    log_text[0] = '\0';
-    pthread_mutex_unlock(&log_lock);
-}
 
 /* Opens a node with name/value pairs; port > 0 adds "port". */
 static replkv_t *node(int port, const char *const *kvs)
@@ -74,7 +37,7 @@ static replkv_t *node(int port, const char *const *kvs)
     ck_assert_int_eq(replkv_opts_set(o, "loglevel", "verbose"), 0);
     for (; kvs && kvs[0]; kvs += 2)
         ck_assert_int_eq(replkv_opts_set(o, kvs[0], kvs[1]), 0);
-    replkv_opts_set_log(o, capture_log, NULL);
+    replkv_opts_set_log(o, test_log_capture, NULL);
     replkv_t *kv = NULL;
     int rc = replkv_open(o, &kv);
     ck_assert_msg(rc == 0, "open: %s", replkv_last_error());
@@ -239,16 +202,16 @@ END_TEST
 
 START_TEST(wrong_secret_refused)
 {
-    log_reset();
+    test_log_reset();
     int pp = test_free_port();
     const char *ps[] = {"requirepass", "right", NULL};
     replkv_t *p = node(pp, ps);
     ck_assert_int_eq(replkv_set(p, S("k"), S("v"), 0, 0), 1);
     const char *rs[] = {"masterauth", "wrong", NULL};
     replkv_t *r = replica_of(pp, 0, rs);
-    for (int i = 0; i < 200 && !log_has("authentication failed"); i++)
+    for (int i = 0; i < 200 && !test_log_has("authentication failed"); i++)
         test_sleep_ms(10);
-    ck_assert(log_has("authentication failed"));
+    ck_assert(test_log_has("authentication failed"));
     test_sleep_ms(200);
     ck_assert_uint_eq(count_of(r), 0);
     ck_assert(!info_of(r).link_up);
@@ -486,7 +449,7 @@ START_TEST(promotion_partial_resync)
     replkv_opts_set(o, "port", port);
     replkv_opts_set(o, "replicaof", addr);
     replkv_opts_set_role_cb(o, on_role, NULL);
-    replkv_opts_set_log(o, capture_log, NULL);
+    replkv_opts_set_log(o, test_log_capture, NULL);
     replkv_t *r1;
     ck_assert_int_eq(replkv_open(o, &r1), 0);
     replkv_opts_free(o);
@@ -688,7 +651,7 @@ static size_t frame(uint8_t *out, const void *payload, uint32_t len,
 
 START_TEST(hostile_input)
 {
-    log_reset();
+    test_log_reset();
     int pp = test_free_port();
     replkv_t *p = node(pp, NULL);
     ck_assert_int_eq(replkv_set(p, S("k"), S("v"), 0, 0), 1);
@@ -723,14 +686,14 @@ START_TEST(hostile_input)
     hello[hn++] = 0;
     hello[hn++] = 0;
     ck_assert(node_closes(pp, buf, frame(buf, hello, (uint32_t)hn, true)));
-    ck_assert(log_has("unsupported protocol version"));
+    ck_assert(test_log_has("unsupported protocol version"));
 
     /* A well-formed SET record before any handshake. */
     const uint8_t set[] = {0x94, 0x01, 0xc4, 0x01, 'k', 0xc4, 0x01, 'X', 0x00};
     ck_assert(node_closes(pp, buf, frame(buf, set, sizeof set, true)));
 
-    ck_assert(log_has("checksum"));
-    ck_assert(log_has("before authentication"));
+    ck_assert(test_log_has("checksum"));
+    ck_assert(test_log_has("before authentication"));
     /* The node lives on, unchanged, and still serves replicas. */
     replkv_digest(p, d1);
     ck_assert(memcmp(d0, d1, 16) == 0);
@@ -766,7 +729,7 @@ static size_t set_payload(uint8_t *p, const char *k, const char *v)
  * the link with a logged reason and keeps exactly what was valid. */
 START_TEST(hostile_primary)
 {
-    log_reset();
+    test_log_reset();
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -832,9 +795,9 @@ START_TEST(hostile_primary)
     ck_assert_int_eq(info_of(r).offset, 12 + (int64_t)n);
     n = set_payload(p, "evil", "3");
     send_frame(fd, p, n, false);
-    for (int i = 0; i < 500 && !log_has("checksum"); i++)
+    for (int i = 0; i < 500 && !test_log_has("checksum"); i++)
         test_sleep_ms(10);
-    ck_assert(log_has("checksum"));
+    ck_assert(test_log_has("checksum"));
     ck_assert_int_eq(replkv_exists(r, S("evil")), 0);
     ck_assert_uint_eq(count_of(r), 2);
     close(fd);
@@ -851,7 +814,7 @@ END_TEST
 static void stalled_replica_dropped(const char *limit, int max_writes,
                                     const char *why)
 {
-    log_reset();
+    test_log_reset();
     int pp = test_free_port();
     const char *o[] = {"repl-backlog-size", "64kb",
                        "client-output-buffer-limit", limit, NULL};
@@ -892,15 +855,15 @@ static void stalled_replica_dropped(const char *limit, int max_writes,
         test_sleep_ms(10);
     char v[200];
     memset(v, 'x', sizeof v);
-    for (int i = 0; i < max_writes && !log_has("cannot keep up"); i++) {
+    for (int i = 0; i < max_writes && !test_log_has("cannot keep up"); i++) {
         char k[16];
         snprintf(k, sizeof k, "k%d", i % 1000);
         ck_assert_int_eq(replkv_set(p, S(k), v, sizeof v, 0, 0), 1);
     }
-    for (int i = 0; i < 500 && !log_has("cannot keep up"); i++)
+    for (int i = 0; i < 500 && !test_log_has("cannot keep up"); i++)
         test_sleep_ms(10);
-    ck_assert(log_has("cannot keep up"));
-    ck_assert_msg(log_has(why), "no '%s' in the log", why);
+    ck_assert(test_log_has("cannot keep up"));
+    ck_assert_msg(test_log_has(why), "no '%s' in the log", why);
     for (int i = 0; i < 500 && info_of(p).connected_replicas > 0; i++)
         test_sleep_ms(10);
     ck_assert_int_eq(info_of(p).connected_replicas, 0);

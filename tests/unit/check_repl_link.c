@@ -18,39 +18,10 @@
 #include <unistd.h>
 
 #include "replkv.h"
+#include "testlog.h"
 #include "testnet.h"
 
 #define S(str) (str), strlen(str)
-
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static char log_text[1 << 16];
-static size_t log_len;
-
-static void on_log(replkv_t *kv, const replkv_log_event *ev, void *ud)
-{
-    (void)kv;
-    (void)ud;
-    pthread_mutex_lock(&log_lock);
-    size_t n = strlen(ev->message);
-    if (log_len + n + 2 < sizeof log_text) {
-        memcpy(log_text + log_len, ev->message, n);
-        log_len += n;
-        log_text[log_len++] = '\n';
-        log_text[log_len] = '\0';
-    }
-    pthread_mutex_unlock(&log_lock);
-}
-
-/* How many log lines so far contain needle. */
-static int log_count(const char *needle)
-{
-    int n = 0;
-    pthread_mutex_lock(&log_lock);
-    for (const char *p = log_text; (p = strstr(p, needle)) != NULL; p++)
-        n++;
-    pthread_mutex_unlock(&log_lock);
-    return n;
-}
 
 /* A node listening on port (0: none) with extra name/value options. */
 static replkv_t *open_node(int port, const char *const *opts)
@@ -62,7 +33,7 @@ static replkv_t *open_node(int port, const char *const *opts)
     ck_assert_int_eq(replkv_opts_set(o, "loglevel", "verbose"), 0);
     for (; opts != NULL && opts[0] != NULL; opts += 2)
         ck_assert_int_eq(replkv_opts_set(o, opts[0], opts[1]), 0);
-    replkv_opts_set_log(o, on_log, NULL);
+    replkv_opts_set_log(o, test_log_capture, NULL);
     replkv_t *kv = NULL;
     int rc = replkv_open(o, &kv);
     ck_assert_msg(rc == 0, "open: %s", replkv_last_error());
@@ -308,11 +279,11 @@ START_TEST(unresolvable_name_retries)
 {
     replkv_t *r = open_node(0, NULL);
     const char *why = "cannot resolve 'no-such-host.invalid'";
-    int before = log_count(why);
+    int before = test_log_count(why);
     ck_assert_int_eq(replkv_replicaof(r, "no-such-host.invalid", 7000), 0);
-    for (int t = 0; t < 20000 && log_count(why) < before + 3; t += 10)
+    for (int t = 0; t < 20000 && test_log_count(why) < before + 3; t += 10)
         test_sleep_ms(10);
-    ck_assert_int_ge(log_count(why), before + 3);
+    ck_assert_int_ge(test_log_count(why), before + 3);
     replkv_repl_info in = info(r);
     ck_assert(in.link_state == REPLKV_LINK_CONNECT ||
               in.link_state == REPLKV_LINK_CONNECTING);
@@ -320,9 +291,9 @@ START_TEST(unresolvable_name_retries)
     /* The I/O thread still runs commands. */
     ck_assert_int_eq(replkv_replicaof_none(r), 0);
     ck_assert_int_eq(replkv_role(r), REPLKV_ROLE_PRIMARY);
-    int after = log_count(why);
+    int after = test_log_count(why);
     test_sleep_ms(300);
-    ck_assert_int_eq(log_count(why), after); /* no more attempts */
+    ck_assert_int_eq(test_log_count(why), after); /* no more attempts */
     replkv_close(r);
 }
 END_TEST
