@@ -242,6 +242,11 @@ size_t rkv_backlog_memory(const rkv_backlog *bl)
            bl->cap * sizeof *bl->chunks;
 }
 
+int64_t rkv_backlog_hold_from(const rkv_backlog *bl)
+{
+    return bl->hold_from;
+}
+
 void rkv_backlog_hold(rkv_backlog *bl, int64_t from, size_t limit)
 {
     bl->hold_from = from;

@@ -71,6 +71,7 @@ size_t rkv_backlog_memory(const rkv_backlog *bl);  /* bytes allocated */
  * and resyncs (Redis's client-output-buffer-limit for replicas). Memory is
  * given back as soon as the hold moves on. */
 void rkv_backlog_hold(rkv_backlog *bl, int64_t from, size_t limit);
+int64_t rkv_backlog_hold_from(const rkv_backlog *bl); /* INT64_MAX: none */
 
 /* The bytes from offset from on that sit together in memory, in *sp
  * (len 0 when from is the current offset): walk a range by calling again

@@ -21,6 +21,13 @@ static bool all_zero_id(const rkv_bytes *id)
     return true;
 }
 
+/* client-output-buffer-limit's hard limit as the backlog's hold limit. */
+static size_t hold_limit(const rkv_repl *r)
+{
+    return r->obuf_hard == 0 || r->obuf_hard > SIZE_MAX ? SIZE_MAX
+                                                        : (size_t)r->obuf_hard;
+}
+
 /* Step 5: the PSYNC decision. */
 static int on_psync(rkv_link *l, const rkv_msg *m)
 {
@@ -48,6 +55,12 @@ static int on_psync(rkv_link *l, const rkv_msg *m)
     bool ok = rkv_backlog_psync_ok(kv->bl, want, m->sync.offset);
     int64_t off = rkv_backlog_offset(kv->bl);
     memcpy(replid, rkv_backlog_replid(kv->bl), RKV_ID_LEN + 1);
+    /* Held from here on, in the same lock as the offset was chosen: a
+     * writer must not trim what this replica is about to need before the
+     * pump first tells the backlog about it. */
+    int64_t from = ok ? m->sync.offset : off;
+    if (from < rkv_backlog_hold_from(kv->bl))
+        rkv_backlog_hold(kv->bl, from, hold_limit(r));
     pthread_mutex_unlock(&kv->jlock);
     rkv_msg a = {.type = ok ? RKV_MSG_CONTINUE : RKV_MSG_FULLRESYNC};
     a.sync.replid = (rkv_bytes){replid, RKV_ID_LEN};
@@ -189,11 +202,8 @@ void rkv_primary_update_hold(replkv_t *kv)
         if (!l->closing && l->cursor < from &&
             (l->state == LINK_SNAPSHOT || l->state == LINK_STREAMING))
             from = l->cursor;
-    size_t limit = r->obuf_hard == 0 || r->obuf_hard > SIZE_MAX
-                       ? SIZE_MAX
-                       : (size_t)r->obuf_hard;
     pthread_mutex_lock(&kv->jlock);
-    rkv_backlog_hold(kv->bl, from, limit);
+    rkv_backlog_hold(kv->bl, from, hold_limit(r));
     pthread_mutex_unlock(&kv->jlock);
 }
 
